@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine: `make book` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export TQDM_DISABLE ?= 1
+
+.PHONY: book test unit notebooks build-check bench clean
+
+# The environment: created once, refreshed when the requirements change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The HTML book in _build/html, executing notebooks through jupyter-cache.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W
+
+# The whole suite: unit tests, every notebook under nbval, and the book built from committed outputs.
+test: unit notebooks build-check
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+notebooks: $(STAMP)
+	@if ls book/*.ipynb >/dev/null 2>&1; then \
+	  $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	    --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider book; \
+	else echo "no notebooks yet"; fi
+
+build-check: $(STAMP)
+	mkdir -p _build
+	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config.committed-outputs.yml
+	$(BIN)/jupyter-book build . -W --config _build/_config.committed-outputs.yml
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_motion_prompt.py
+
+clean:
+	rm -rf _build .pytest_cache

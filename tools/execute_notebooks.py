@@ -1,0 +1,50 @@
+"""Execute book chapters in place, top to bottom in one fresh kernel each, keeping widget state.
+
+Run: ``python tools/execute_notebooks.py [book/03_*.ipynb ...]`` (default: every chapter).
+Prints a Markdown table of execution times for the README. Commit the notebooks it writes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+
+
+def execute(path: Path) -> float:
+    """Execute one notebook in place and return the seconds it took."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(notebook, path)
+    return seconds
+
+
+def main(paths: list[str]) -> None:
+    notebooks = [Path(p) for p in paths] or sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+    rows = []
+    for path in notebooks:
+        seconds = execute(path)
+        rows.append((path.name, seconds))
+        print(f"{path.name}: {seconds:.0f} s", flush=True)
+    print("\n| chapter | execution time |\n|---|---|")
+    for name, seconds in rows:
+        print(f"| `{name}` | {seconds:.0f} s |")
+    print(f"| total | {sum(s for _, s in rows):.0f} s |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
