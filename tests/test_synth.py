@@ -1,0 +1,126 @@
+"""The motion-only synthetic benchmark: real files, deterministic, and no label in appearance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vmp.__main__ import main
+from vmp.data import VideoFolder, read_frames, video_info
+from vmp.data.synth import CLASSES, NO_DISTRACTORS, SynthConfig, generate, split_sizes, trajectory
+
+
+def digests(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.mp4"))}
+
+
+def test_cli_writes_the_folder_layout(tmp_path):
+    main(["synth", "--out", str(tmp_path), "--classes", "3", "--clips-per-class", "5", "--frames", "9", "--size", "32"])
+    manifest = json.loads((tmp_path / "synth.json").read_text())
+    assert manifest["classes"] == list(CLASSES[:3]) and manifest["splits"] == {"train": 3, "val": 1, "test": 1}
+    dataset = VideoFolder(tmp_path, "train", frames=9)
+    assert sorted(dataset.classes) == sorted(CLASSES[:3]) and len(dataset) == 9
+    info = video_info(dataset.samples[0].path)
+    assert (info.frames, info.height, info.width) == (9, 32, 32)
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    config = SynthConfig(seed=3, classes=2, clips_per_class=3, frames=6, size=32)
+    first = digests(generate(tmp_path / "a", config))
+    assert first == digests(generate(tmp_path / "b", config))
+    assert first != digests(generate(tmp_path / "c", SynthConfig(seed=4, classes=2, clips_per_class=3, frames=6, size=32)))
+
+
+def test_distractors_are_on_by_default_and_can_be_turned_off(tmp_path):
+    noisy = generate(tmp_path / "noisy", SynthConfig(classes=1, clips_per_class=3, frames=6, size=32))
+    clean = generate(tmp_path / "clean", SynthConfig(classes=1, clips_per_class=3, frames=6, size=32, distractors=NO_DISTRACTORS))
+    # a spinning sprite over a still background: without distractors, pixels far from it do not change
+    def background_change(root):
+        path = next((root / "train").rglob("*.mp4"))
+        frames = read_frames(path, range(6)).float()
+        return (frames[1:] - frames[:-1]).abs().median().item()
+    assert background_change(clean) < 1.0 < background_change(noisy)
+
+
+def test_fine_grained_pairs_differ_only_in_speed_or_timing():
+    right, _ = trajectory("right", 17, 64)
+    fast, _ = trajectory("right-fast", 17, 64)
+    go_stop, _ = trajectory("go-stop", 17, 64)
+    stop_go, _ = trajectory("stop-go", 17, 64)
+    assert (fast[:, 0] == 2 * right[:, 0]).all() and (fast[:, 1] == 0).all()
+    assert go_stop[-1, 0] == stop_go[-1, 0] and (go_stop[:9] != stop_go[:9]).any()
+
+
+def test_bad_configurations():
+    with pytest.raises(ValueError, match="at least 3 clips"):
+        split_sizes(2)
+    with pytest.raises(ValueError, match="classes must be between"):
+        generate("/nonexistent", SynthConfig(classes=13))
+    with pytest.raises(ValueError, match="unknown motion class"):
+        trajectory("moonwalk", 5, 64)
+
+
+# The label is in the motion, not in the appearance ------------------------------------------------
+
+CLIPS_PER_CLASS, FRAMES, SIZE = 60, 9, 32
+
+
+def small_cnn(channels: int, classes: int) -> nn.Module:
+    """The same translation-invariant CNN for both inputs (BatchNorm for fast, stable training)."""
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
+    return nn.Sequential(*block(channels, 32), *block(32, 64), nn.MaxPool2d(2), *block(64, 64),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
+
+
+def test_accuracy(train_x, train_y, test_x, test_y, epochs: int = 25) -> float:
+    torch.manual_seed(0)
+    model = small_cnn(train_x.shape[1], len(CLASSES))
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(epochs):
+        for batch in torch.randperm(len(train_x)).split(48):
+            loss = nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    with torch.no_grad():
+        return (model(test_x).argmax(1) == test_y).float().mean().item()
+
+
+test_accuracy.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = generate(tmp_path_factory.mktemp("synth"), SynthConfig(seed=11, clips_per_class=CLIPS_PER_CLASS, frames=FRAMES, size=SIZE))
+
+    def load(split):
+        dataset = VideoFolder(root, split, frames=FRAMES, mode="center")
+        frames = torch.stack([read_frames(s.path, range(FRAMES)) for s in dataset.samples]).float() / 255
+        labels = torch.tensor([CLASSES.index(dataset.classes[s.label]) for s in dataset.samples])
+        return frames.permute(0, 1, 4, 2, 3), labels  # (N, T, C, H, W)
+
+    return load("train"), load("test")
+
+
+def test_single_frames_score_at_chance_while_frame_differences_do_not(clips):
+    (train, train_y), (test, test_y) = clips
+    chance = 1 / len(CLASSES)
+    margin = 3 * math.sqrt(chance * (1 - chance) / len(test_y))  # 3 binomial standard deviations
+    middle = FRAMES // 2
+    single = test_accuracy(train[:, middle], train_y, test[:, middle], test_y)
+
+    def differences(frames):
+        gray = (frames * torch.tensor([0.299, 0.587, 0.114]).view(1, 1, 3, 1, 1)).sum(2)
+        return gray.diff(dim=1)
+
+    motion = test_accuracy(differences(train), train_y, differences(test), test_y)
+    print(f"chance {chance:.3f} +- {margin:.3f}: single frame {single:.3f}, frame differences {motion:.3f}")
+    assert abs(single - chance) < margin, "a single frame must not reveal the class"
+    assert motion > chance + margin, "frame differences must reveal the class"
