@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -24,6 +25,79 @@ def _synth(args: argparse.Namespace) -> None:
     print(f"wrote {clips} clips of {config.classes} classes to {args.out} in {time.perf_counter() - start:.1f} s")
 
 
+def _datasets(data: Path, frames: int, rate: int, crop: int, layout: str, flip: bool, eval_split: str,
+              temporal_views: int = 1, spatial_views: int = 1, seed: int = 0):
+    from vmp.data import ClipTransform, VideoFolder
+
+    train_transform = ClipTransform(size=crop, train=True, flip=flip, layout=layout)
+    eval_transform = ClipTransform(size=crop, train=False, spatial_views=spatial_views, layout=layout)
+    mode = "uniform" if temporal_views > 1 else "center"
+    train = VideoFolder(data, "train", frames=frames, rate=rate, mode="random", transform=train_transform, seed=seed)
+    held_out = {}
+    for split in ("val", "test"):
+        if (data / split).is_dir():
+            held_out[split] = VideoFolder(data, split, frames=frames, rate=rate, mode=mode,
+                                          temporal_views=temporal_views, transform=eval_transform)
+    return train, held_out.get("val"), held_out.get(eval_split)
+
+
+def _train(args: argparse.Namespace) -> None:
+    import json
+
+    from vmp.data.synth import SynthConfig, generate
+    from vmp.models import SPECS, build_model
+    from vmp.train import TrainConfig, evaluate, fit, seed_everything
+
+    out = Path(args.out or f"runs/{args.model}")
+    data = Path(args.data) if args.data else out / "synthetic"
+    if args.data is None and not (data / "synth.json").exists():
+        print(f"no --data: generating the synthetic motion benchmark in {data}")
+        generate(data, SynthConfig(seed=args.seed))
+    if args.model not in SPECS:
+        raise SystemExit(f"unknown model {args.model!r}; choose one of {sorted(SPECS)}")
+    spec = SPECS[args.model]
+    frames, crop = args.frames or spec.frames, args.crop or (64 if (data / "synth.json").exists() else spec.crop)
+    flip = args.flip if args.flip is not None else not (data / "synth.json").exists()
+    train_set, val_set, test_set = _datasets(data, frames + 1, args.rate, crop, spec.layout, flip, "test", seed=args.seed)
+    model_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
+                  "input": "frames" if args.no_prompt else args.input}
+    seed_everything(args.seed)  # the initial weights come from the seed too
+    model = build_model(**model_args, weights=args.weights)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                         prompt_lr=args.prompt_lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+                         tav_weight=args.tav_weight, clip_grad_norm=args.clip_grad_norm, workers=args.workers,
+                         seed=args.seed, deterministic=args.deterministic, weight_decay=args.weight_decay)
+    history = fit(model, train_set, val_set, config, out=out, resume=args.resume, model_args={**model_args, "classes": train_set.classes})
+    if test_set is not None:
+        metrics = evaluate(model, test_set, args.batch_size, args.workers)
+        from vmp.train import distributed_context
+
+        if distributed_context()[0] == 0:
+            (out / "metrics.json").write_text(json.dumps({"test": metrics, "final_epoch": history[-1]}, indent=2) + "\n")
+            print(f"test top-1 {metrics['top1']:.3f}, mean class accuracy {metrics['mean_class_accuracy']:.3f}")
+    print(f"history in {out / 'history.json'}, checkpoint in {out / 'checkpoint.pt'}")
+
+
+def _eval(args: argparse.Namespace) -> None:
+    import json
+
+    from vmp.train import evaluate, load_trained
+
+    model, checkpoint = load_trained(args.checkpoint)
+    classes = checkpoint["model_args"].get("classes")
+    _, _, dataset = _datasets(Path(args.data), model.frames + 1, args.rate, checkpoint["model_args"]["crop"],
+                              model.layout, False, args.split, args.temporal_views, args.spatial_views)
+    if dataset is None:
+        raise SystemExit(f"no {args.split}/ split in {args.data}")
+    if classes is not None and dataset.classes != classes:
+        raise SystemExit(f"the data's classes {dataset.classes} are not the checkpoint's {classes}")
+    metrics = evaluate(model, dataset, args.batch_size)
+    print(json.dumps({key: value for key, value in metrics.items() if key != "confusion"}, indent=2))
+    print("confusion (rows: true class, columns: predicted):")
+    for name, row in zip(dataset.classes, metrics["confusion"]):
+        print(f"  {name:>12s} {row}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vmp", description="Video motion prompts: data, training, evaluation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +111,44 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--size", type=int, default=64, help="frame height and width in pixels")
     synth.add_argument("--no-distractors", action="store_true", help="no sensor noise, flicker or camera shake")
     synth.set_defaults(run=_synth)
+
+    train = commands.add_parser("train", help="train a backbone with (or without) the VMP layer")
+    train.add_argument("--data", help="root/{train,val,test}/<class>/<video>; default: the synthetic benchmark, generated in OUT/synthetic")
+    train.add_argument("--model", default="tiny3d", help="tiny3d, x3d_xs, x3d_s, x3d_m, slowfast_r50 or timesformer")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--out", help="run folder for history.json, checkpoint.pt, metrics.json (default runs/MODEL)")
+    train.add_argument("--no-prompt", action="store_true", help="the baseline: frames 1..T, no VMP layer")
+    train.add_argument("--input", choices=["vmp", "frames", "difference"], default="vmp")
+    train.add_argument("--tav-weight", type=float, default=0.0, help="lambda, the weight of the TAV term")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--frames", type=int, help="T, the frames the backbone sees (the clip has T+1)")
+    train.add_argument("--rate", type=int, default=1, help="take every RATE-th frame")
+    train.add_argument("--crop", type=int, help="crop size (default 64 on the synthetic data, else the backbone's)")
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                       help="random horizontal flips (default: on, except on the synthetic data where direction is the label)")
+    train.add_argument("--weights", help="'kinetics', a Hugging Face id (TimeSformer) or a local checkpoint")
+    train.add_argument("--batch-size", type=int, default=8)
+    train.add_argument("--optimizer", choices=["sgd", "adamw"], default="adamw")
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--prompt-lr", type=float, help="learning rate of the layer's m and n (default: --lr)")
+    train.add_argument("--weight-decay", type=float, default=1e-4)
+    train.add_argument("--schedule", choices=["cosine", "step", "constant"], default="cosine")
+    train.add_argument("--warmup-epochs", type=int, default=0)
+    train.add_argument("--clip-grad-norm", type=float)
+    train.add_argument("--workers", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--deterministic", action="store_true")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a checkpoint on a split")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--rate", type=int, default=1)
+    evaluate.add_argument("--temporal-views", type=int, default=1)
+    evaluate.add_argument("--spatial-views", type=int, choices=[1, 3], default=1)
+    evaluate.add_argument("--batch-size", type=int, default=8)
+    evaluate.set_defaults(run=_eval)
     return parser
 
 

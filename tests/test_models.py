@@ -1,0 +1,149 @@
+"""Backbones behind the input stage: shapes, layouts, SlowFast pathways, weights, bad configurations."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+
+import vmp.models.backbones as backbones
+from vmp.models import (
+    ModelConfigError, NetworkUnavailableError, PromptedModel, Tiny3D, build_backbone, build_model,
+    slowfast_pathways, with_motion_prompt,
+)
+
+SMALL = {  # name: (T, crop)
+    "tiny3d": (8, 32),
+    "x3d_xs": (4, 64),
+    "x3d_s": (8, 64),
+    "x3d_m": (8, 64),
+    "slowfast_r50": (8, 64),
+    "timesformer": (8, 32),
+}
+
+
+def clip_for(model: PromptedModel, crop: int, batch: int = 2) -> torch.Tensor:
+    sizes = {"B": batch, "C": 3, "T": model.frames + 1, "H": crop, "W": crop}
+    return torch.randn([sizes[axis] for axis in model.layout], generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("input", ["vmp", "frames", "difference"])
+def test_every_backbone_with_every_input_stage(name, input):
+    frames, crop = SMALL[name]
+    model = build_model(name, num_classes=5, frames=frames, crop=crop, input=input)
+    logits, attention = model(clip_for(model, crop))
+    assert logits.shape == (2, 5)
+    assert (attention is not None) == (input == "vmp")
+    if attention is not None:
+        assert attention.shape == (2, frames, crop, crop)
+    expected = {"vmp": 2, "frames": 0, "difference": 0}[input]
+    assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in model.backbone.parameters()) == expected
+
+
+def test_timesformer_takes_btchw():
+    model = build_model("timesformer", 3, 8, 32)
+    assert model.layout == "BTCHW" and model.prompt.layout == "BTCHW"
+    with pytest.raises(ValueError, match=r"9 frames \(T\+1\) on axis 1"):
+        model(torch.randn(1, 3, 9, 32, 32))  # BCTHW given to a BTCHW model
+
+
+def test_slowfast_pathways_from_prompts():
+    frames = torch.arange(8.0).view(1, 1, 8, 1, 1).expand(1, 3, 8, 2, 2)
+    slow, fast = slowfast_pathways(frames)
+    assert slow.shape[2] == 2 and torch.equal(fast, frames)
+    # the slow pathway takes T/4 frames spread over the clip, both ends included
+    assert slow[0, 0, :, 0, 0].tolist() == [0.0, 7.0]
+
+
+def test_slowfast_sees_the_prompted_frames():
+    model = build_model("slowfast_r50", 4, 8, 64)
+    seen = []
+    model.backbone.register_forward_pre_hook(lambda module, inputs: seen.append([t.clone() for t in inputs[0]]))  # pytorchvideo reuses the list
+    clip = clip_for(model, 64, batch=1)
+    model(clip)
+    prompts, _ = model.prompt(clip)
+    slow, fast = seen[0]
+    assert torch.equal(fast, prompts) and slow.shape[2] == 2
+
+
+def test_baseline_and_ablation_inputs():
+    backbone = torch.nn.Identity()
+    clip = torch.randn(1, 3, 4, 2, 2)
+    frames_model = with_motion_prompt(backbone, 3, 1, input="frames")
+    difference_model = with_motion_prompt(backbone, 3, 1, input="difference")
+    assert torch.equal(frames_model(clip).logits, clip[:, :, 1:])
+    assert torch.equal(difference_model(clip).logits, clip[:, :, 1:] - clip[:, :, :-1])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: build_model("resnet9000", 3), "unknown model 'resnet9000'"),
+        (lambda: build_model("slowfast_r50", 3, frames=6, crop=64), "divisible by 4"),
+        (lambda: build_model("x3d_s", 3, frames=8, crop=50), "divisible by 32"),
+        (lambda: build_model("timesformer", 3, frames=8, crop=30), "patch size"),
+        (lambda: build_model("tiny3d", 0), "num_classes must be positive"),
+        (lambda: build_model("tiny3d", 3, input="optical-flow"), "input must be one of"),
+        (lambda: build_model("tiny3d", 3, weights="kinetics"), "no public pretrained weights"),
+    ],
+)
+def test_bad_model_configurations_fail_clearly(call, message):
+    with pytest.raises(ModelConfigError, match=message):
+        call()
+
+
+def test_kinetics_weights_without_network_give_a_clear_error(monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(NetworkUnavailableError, match="need a network"):
+        build_backbone("x3d_xs", 5, 4, 64, weights="kinetics")
+
+
+def test_kinetics_weights_are_loaded_and_the_head_replaced(monkeypatch):
+    """The download is replaced by a locally built 400-class X3D: every weight but the head must load."""
+    source = build_backbone("x3d_xs", 400, 4, 64)
+    served = {"model_state": source.state_dict()}
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: served)
+    model = build_backbone("x3d_xs", 7, 4, 64, weights="kinetics")
+    assert model.blocks[-1].proj.out_features == 7
+    loaded, original = model.state_dict(), source.state_dict()
+    shared = [k for k in original if not k.startswith("blocks.5.proj")]
+    assert all(torch.equal(loaded[k], original[k]) for k in shared)
+
+
+def test_timesformer_from_a_local_pretrained_folder(tmp_path):
+    source = build_backbone("timesformer", 10, 8, 32)
+    source.save_pretrained(tmp_path / "tsf")
+    model = build_backbone("timesformer", 4, 8, 32, weights=str(tmp_path / "tsf"))
+    assert model.config.num_labels == 4
+    name = "timesformer.embeddings.patch_embeddings.projection.weight"
+    assert torch.equal(model.state_dict()[name], source.state_dict()[name])
+
+
+def test_local_checkpoint_replaces_only_the_head(tmp_path):
+    source = Tiny3D(12)
+    torch.save({"model": {f"backbone.{k}": v for k, v in source.state_dict().items()}}, tmp_path / "pre.pt")
+    model = build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "pre.pt")
+    assert model.head.out_features == 5
+    assert torch.equal(model.features[0].weight, source.features[0].weight)
+
+
+def test_corrupt_or_foreign_local_checkpoint(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelConfigError, match="cannot read checkpoint .*bad.pt"):
+        build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "bad.pt")
+    torch.save({"something.else": torch.zeros(3)}, tmp_path / "foreign.pt")
+    with pytest.raises(ModelConfigError, match="does not fit this backbone"):
+        build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "foreign.pt")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "missing.pt")
+
+
+def test_spec_defaults_are_the_papers_clips():
+    assert (backbones.SPECS["slowfast_r50"].frames, backbones.SPECS["slowfast_r50"].crop) == (32, 224)
+    assert (backbones.SPECS["x3d_s"].frames, backbones.SPECS["x3d_s"].crop) == (13, 160)
+    assert (backbones.SPECS["timesformer"].frames, backbones.SPECS["timesformer"].crop) == (8, 224)

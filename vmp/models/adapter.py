@@ -1,0 +1,105 @@
+"""A backbone behind an input stage: motion prompts, plain frames, or fixed frame differences.
+
+All three take the same T+1 frames, so a comparison differs only in the stage:
+
+- ``"vmp"``: :class:`vmp.MotionPrompt`, T prompts ``A_t * F_t`` and the attention for the TAV term;
+- ``"frames"``: the baseline, frames 1..T as they are;
+- ``"difference"``: the fixed ablation, ``F_t - F_{t-1}`` per channel, no parameters.
+
+For SlowFast the stage's T frames feed the fast pathway and every 4th of them the slow one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from vmp.layout import check_layout, from_canonical, to_canonical
+from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone
+from vmp.prompt import MotionPrompt
+
+INPUTS = ("vmp", "frames", "difference")
+
+
+class ModelOutput(NamedTuple):
+    """Class scores, and the attention maps when the input stage is a VMP layer (else None)."""
+
+    logits: torch.Tensor
+    attention: torch.Tensor | None
+
+
+def slowfast_pathways(frames: torch.Tensor, alpha: int = SLOWFAST_ALPHA) -> list[torch.Tensor]:
+    """``[slow, fast]`` from a ``BCTHW`` clip: fast is the clip, slow takes T/alpha evenly spaced frames."""
+    count = frames.shape[2]
+    slow = frames.index_select(2, torch.linspace(0, count - 1, count // alpha, device=frames.device).long())
+    return [slow, frames]
+
+
+class PromptedModel(nn.Module):
+    """``backbone(stage(clip))`` for clips of ``frames + 1`` frames in ``layout``."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        frames: int,
+        num_classes: int,
+        layout: str = "BCTHW",
+        input: str = "vmp",
+        slowfast: bool = False,
+        mean: Sequence[float] = (0.45, 0.45, 0.45),
+        std: Sequence[float] = (0.225, 0.225, 0.225),
+        channels: str = "RGB",
+    ) -> None:
+        super().__init__()
+        if input not in INPUTS:
+            raise ModelConfigError(f"input must be one of {INPUTS}, got {input!r}")
+        self.backbone, self.frames, self.num_classes = backbone, frames, num_classes
+        self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
+        self.prompt = MotionPrompt(layout, mean, std, channels) if input == "vmp" else None
+
+    def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The T frames the backbone sees, and the attention maps if any."""
+        if self.prompt is not None:
+            return self.prompt(clip)
+        frames = to_canonical(clip, self.layout)
+        shown = frames[:, :, 1:] if self.input == "frames" else frames[:, :, 1:] - frames[:, :, :-1]
+        return from_canonical(shown, self.layout), None
+
+    def forward(self, clip: torch.Tensor) -> ModelOutput:
+        time_axis = self.layout.index("T")
+        if clip.dim() != 5 or clip.shape[time_axis] != self.frames + 1:
+            raise ValueError(
+                f"expected a 5-D {self.layout} clip with {self.frames + 1} frames (T+1) on axis {time_axis}, "
+                f"got shape {tuple(clip.shape)}"
+            )
+        shown, attention = self.stage(clip)
+        inputs = slowfast_pathways(to_canonical(shown, self.layout)) if self.slowfast else shown
+        output = self.backbone(inputs) if self.layout != "BTCHW" or self.slowfast else self.backbone(pixel_values=shown)
+        logits = output.logits if hasattr(output, "logits") else output
+        return ModelOutput(logits, attention)
+
+
+def with_motion_prompt(
+    backbone: nn.Module, frames: int, num_classes: int, layout: str = "BCTHW", input: str = "vmp", **options
+) -> PromptedModel:
+    """Put a VMP layer (or, with ``input``, the baseline or the ablation) in front of ``backbone``."""
+    return PromptedModel(backbone, frames, num_classes, layout, input, **options)
+
+
+def build_model(
+    name: str, num_classes: int, frames: int | None = None, crop: int | None = None, input: str = "vmp",
+    weights: str | None = None, **backbone_options,
+) -> PromptedModel:
+    """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
+
+    ``frames`` is T, what the backbone sees; the model takes T+1. Defaults are the backbone's
+    standard clip and crop.
+    """
+    if name not in SPECS:
+        raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
+    spec = SPECS[name]
+    frames, crop = frames or spec.frames, crop or spec.crop
+    backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
+    return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std)

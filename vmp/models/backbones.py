@@ -1,0 +1,222 @@
+"""Video backbones: SlowFast R50 and X3D-XS/S/M (pytorchvideo), TimeSformer (Hugging Face), Tiny3D.
+
+Every builder takes the class count, the clip length the backbone sees (T, after the VMP layer)
+and the crop size, so pooling kernels fit small clips, and ``weights``:
+
+- ``None``: random initialisation;
+- ``"kinetics"`` (or a Hugging Face model id for TimeSformer): pretrained weights, fetched only
+  now, with a clear error without a network; the classification head is then replaced;
+- a path to a local checkpoint (a state dict, or a :mod:`vmp.train` checkpoint).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+PYTORCHVIDEO_ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
+KINETICS_URLS = {
+    "slowfast_r50": f"{PYTORCHVIDEO_ZOO}/SLOWFAST_8x8_R50.pyth",
+    "x3d_xs": f"{PYTORCHVIDEO_ZOO}/X3D_XS.pyth",
+    "x3d_s": f"{PYTORCHVIDEO_ZOO}/X3D_S.pyth",
+    "x3d_m": f"{PYTORCHVIDEO_ZOO}/X3D_M.pyth",
+}
+TIMESFORMER_HUB = {"kinetics": "facebook/timesformer-base-finetuned-k400", "kinetics600": "facebook/timesformer-base-finetuned-k600"}
+SLOWFAST_ALPHA = 4  # the fast pathway sees 4x the frames of the slow one
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What a backbone expects: its input layout, standard clip and crop, and normalisation."""
+
+    layout: str
+    frames: int
+    crop: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    slowfast: bool = False
+
+
+#: The normalisation of pytorchvideo's Kinetics models, also used by the authors' TimeSformer code.
+KINETICS_NORM = ((0.45, 0.45, 0.45), (0.225, 0.225, 0.225))
+SPECS = {
+    "slowfast_r50": BackboneSpec("BCTHW", 32, 224, *KINETICS_NORM, slowfast=True),
+    "x3d_xs": BackboneSpec("BCTHW", 4, 160, *KINETICS_NORM),
+    "x3d_s": BackboneSpec("BCTHW", 13, 160, *KINETICS_NORM),
+    "x3d_m": BackboneSpec("BCTHW", 16, 224, *KINETICS_NORM),
+    "timesformer": BackboneSpec("BTCHW", 8, 224, *KINETICS_NORM),
+    "tiny3d": BackboneSpec("BCTHW", 8, 64, *KINETICS_NORM),
+}
+
+
+class ModelConfigError(ValueError):
+    """A model name, clip length or crop size a backbone cannot take."""
+
+
+class NetworkUnavailableError(RuntimeError):
+    """Pretrained weights were asked for but could not be fetched."""
+
+
+# builders ----------------------------------------------------------------------------------------
+
+
+def _fetch_state_dict(url: str, name: str) -> dict:
+    try:
+        checkpoint = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
+    except (urllib.error.URLError, OSError) as error:
+        raise NetworkUnavailableError(
+            f"cannot fetch Kinetics weights for {name} from {url} ({error}); "
+            "pretrained weights need a network (Colab has one), or pass a local checkpoint path"
+        ) from error
+    return checkpoint.get("model_state", checkpoint)
+
+
+def _replace_linear(module: nn.Module, attribute: str, num_classes: int) -> None:
+    old = getattr(module, attribute)
+    setattr(module, attribute, nn.Linear(old.in_features, num_classes))
+
+
+def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
+    """SlowFast R50: the fast pathway sees ``frames`` frames, the slow one every 4th."""
+    from pytorchvideo.models.slowfast import create_slowfast
+
+    if frames % SLOWFAST_ALPHA or crop % 32:
+        raise ModelConfigError(f"slowfast_r50 needs frames divisible by {SLOWFAST_ALPHA} and a crop divisible by 32, got {frames} and {crop}")
+    pool = ((frames // SLOWFAST_ALPHA, crop // 32, crop // 32), (frames, crop // 32, crop // 32))
+    model = create_slowfast(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1), head_pool_kernel_sizes=pool,
+                            model_num_class=400 if weights == "kinetics" else num_classes)
+    if weights == "kinetics":
+        model.load_state_dict(_fetch_state_dict(KINETICS_URLS["slowfast_r50"], "slowfast_r50"))
+        _replace_linear(model.blocks[-1], "proj", num_classes)
+    return model
+
+
+def _build_x3d(variant: str) -> Callable[[int, int, int, str | None], nn.Module]:
+    def build(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
+        from pytorchvideo.models.x3d import create_x3d
+
+        if crop % 32:
+            raise ModelConfigError(f"{variant} needs a crop divisible by 32, got {crop}")
+        model = create_x3d(input_clip_length=frames, input_crop_size=crop, depth_factor=2.2,
+                           model_num_class=400 if weights == "kinetics" else num_classes)
+        if weights == "kinetics":
+            model.load_state_dict(_fetch_state_dict(KINETICS_URLS[variant], variant))
+            _replace_linear(model.blocks[-1], "proj", num_classes)
+        return model
+
+    build.__doc__ = f"{variant.upper()} (pytorchvideo), pooling fitted to the clip."
+    return build
+
+
+def build_timesformer(num_classes: int, frames: int, crop: int, weights: str | None, **config) -> nn.Module:
+    """TimeSformer (divided space-time attention). Random weights use a small configuration unless
+    ``config`` says otherwise; ``"kinetics"``/``"kinetics600"`` or a hub id load ViT-B/16 weights."""
+    from transformers import TimesformerConfig, TimesformerForVideoClassification
+
+    if weights is not None:
+        model_id = TIMESFORMER_HUB.get(weights, weights)
+        try:
+            return TimesformerForVideoClassification.from_pretrained(
+                model_id, num_labels=num_classes, num_frames=frames, image_size=crop, ignore_mismatched_sizes=True
+            )
+        except OSError as error:
+            raise NetworkUnavailableError(f"cannot fetch TimeSformer weights {model_id!r} ({error}); they need a network") from error
+    small = {"hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3, "intermediate_size": 768, "patch_size": 16}
+    patch = config.get("patch_size", small["patch_size"])
+    if crop % patch:
+        raise ModelConfigError(f"timesformer needs a crop divisible by its patch size {patch}, got {crop}")
+    return TimesformerForVideoClassification(
+        TimesformerConfig(num_frames=frames, image_size=crop, num_labels=num_classes, **{**small, **config})
+    )
+
+
+class Tiny3D(nn.Module):
+    """A small 3D CNN that trains in minutes on a CPU: four conv blocks, global pooling, a linear head."""
+
+    def __init__(self, num_classes: int, width: int = 16, norm: str = "batch") -> None:
+        super().__init__()
+        widths = (width, 2 * width, 4 * width, 4 * width)
+
+        def normalization(channels: int) -> nn.Module:
+            return nn.BatchNorm3d(channels) if norm == "batch" else nn.GroupNorm(4, channels)
+
+        layers, previous = [], 3
+        for index, channels in enumerate(widths):
+            stride = (1, 2, 2) if index == 0 else (2 if index >= 2 else 1, 2, 2)
+            layers += [nn.Conv3d(previous, channels, 3, stride=stride, padding=1, bias=False), normalization(channels), nn.ReLU(inplace=True)]
+            previous = channels
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(previous, num_classes)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(clip).mean(dim=(2, 3, 4)))
+
+
+def build_tiny3d(num_classes: int, frames: int, crop: int, weights: str | None, **options) -> nn.Module:
+    """Tiny3D; ``weights`` may only be None or a local checkpoint (there are no public weights)."""
+    if weights is not None:
+        raise ModelConfigError("tiny3d has no public pretrained weights; pass a local checkpoint path")
+    if frames < 1 or crop < 16:
+        raise ModelConfigError(f"tiny3d needs at least 1 frame and a crop of 16+, got {frames} and {crop}")
+    return Tiny3D(num_classes, **options)
+
+
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "slowfast_r50": build_slowfast_r50,
+    "x3d_xs": _build_x3d("x3d_xs"),
+    "x3d_s": _build_x3d("x3d_s"),
+    "x3d_m": _build_x3d("x3d_m"),
+    "timesformer": build_timesformer,
+    "tiny3d": build_tiny3d,
+}
+
+
+def build_backbone(
+    name: str, num_classes: int, frames: int | None = None, crop: int | None = None,
+    weights: str | os.PathLike | None = None, **options,
+) -> nn.Module:
+    """A backbone by name for ``num_classes`` classes, clips of ``frames`` frames at ``crop`` pixels."""
+    if name not in BUILDERS:
+        raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
+    if num_classes < 1:
+        raise ModelConfigError(f"num_classes must be positive, got {num_classes}")
+    spec = SPECS[name]
+    frames, crop = frames or spec.frames, crop or spec.crop
+    local = weights is not None and Path(weights).suffix in (".pt", ".pth", ".pyth", ".ckpt")
+    model = BUILDERS[name](num_classes, frames, crop, None if local else weights, **options)
+    if local:
+        load_backbone_weights(model, weights)
+    return model
+
+
+def load_backbone_weights(model: nn.Module, path: str | os.PathLike) -> list[str]:
+    """Load a local state dict (or the backbone of a vmp checkpoint) with ``weights_only=True``.
+
+    Tensors whose shape differs (a classification head for another class count) are left freshly
+    initialised: that is fine-tuning's head replacement. Returns their names; any other mismatch
+    is an error naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises several types for a bad file
+        raise ModelConfigError(f"cannot read checkpoint {path}: {error}") from error
+    state = state.get("model", state.get("model_state", state))
+    prefix = "backbone."
+    if any(key.startswith(prefix) for key in state):
+        state = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+    own = model.state_dict()
+    replaced = [key for key, value in state.items() if key in own and own[key].shape != value.shape]
+    missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if k not in replaced}, strict=False)
+    missing = [key for key in missing if key not in replaced]
+    if missing or unexpected:
+        raise ModelConfigError(f"checkpoint {path} does not fit this backbone: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return replaced

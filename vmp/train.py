@@ -1,0 +1,285 @@
+"""The training loop: cross-entropy + lambda * TAV, in plain PyTorch, resumable and distributable.
+
+One epoch is: shuffle (a permutation fixed by seed and epoch), forward the T+1-frame clips,
+``loss = CE(logits, labels) + tav_weight * TAV(attention)``, backward, clip gradients, step;
+then evaluate, record the epoch in the history, and write a checkpoint atomically. Under
+``torchrun`` the same loop runs with DistributedDataParallel and a DistributedSampler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm.auto import tqdm
+
+from vmp.checkpoint import (
+    CheckpointError, atomic_write_json, load_checkpoint, load_model_state, restore_rng_states, save_checkpoint,
+)
+from vmp.loss import temporal_attention_variation
+from vmp.metrics import confusion_matrix, summarize, topk_correct
+from vmp.models.adapter import PromptedModel
+from vmp.schedule import lr_factor
+
+
+@dataclass
+class TrainConfig:
+    """Everything that shapes a run besides the model and the data."""
+
+    epochs: int = 10
+    batch_size: int = 8
+    optimizer: str = "sgd"  # or "adamw"
+    lr: float = 0.01
+    prompt_lr: float | None = None  # a separate learning rate for the layer's m and n
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"  # "cosine", "step" or "constant"
+    milestones: Sequence[int] = ()
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+    tav_weight: float = 0.0  # lambda
+    clip_grad_norm: float | None = None
+    amp: bool = True  # mixed precision, on CUDA only
+    workers: int = 0
+    seed: int = 0
+    deterministic: bool = False
+    eval_batch_size: int | None = None
+
+
+# set-up -------------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch; optionally ask torch for deterministic kernels only."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+
+
+def distributed_context() -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def default_device(rank: int = 0) -> torch.device:
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
+        torch.cuda.set_device(device)
+        return device
+    return torch.device("cpu")
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD or AdamW; the prompt's two scalars get ``prompt_lr`` (if set) and no weight decay."""
+    prompt = [p for n, p in model.named_parameters() if n.split(".")[-1] in ("m", "n") and ".prompt." in f".{n}"]
+    others = [p for p in model.parameters() if all(p is not q for q in prompt)]
+    groups = [{"params": others}]
+    if prompt:
+        groups.append({"params": prompt, "lr": config.prompt_lr or config.lr, "weight_decay": 0.0})
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(epoch: int) -> float:
+        return lr_factor(epoch, config.epochs, config.schedule, config.warmup_epochs, config.milestones, config.gamma)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def check_compatible(model: PromptedModel, dataset: Dataset, what: str) -> None:
+    """Fail before training if the data's classes or clip length do not fit the model."""
+    classes = getattr(dataset, "classes", None)
+    if classes is not None and len(classes) != model.num_classes:
+        raise ValueError(f"{what} has {len(classes)} classes but the model predicts {model.num_classes}")
+    frames = getattr(dataset, "frames", None)
+    if frames is not None and frames != model.frames + 1:
+        raise ValueError(f"{what} gives clips of {frames} frames but the model takes {model.frames + 1} (T+1)")
+
+
+def prompt_parameters(model: nn.Module) -> dict:
+    """The layer's effective slope and shift (NaN without a layer), for the history."""
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    prompt = getattr(inner, "prompt", None)
+    if prompt is None:
+        return {"slope": float("nan"), "shift": float("nan")}
+    return {"slope": prompt.slope.item(), "shift": prompt.shift.item()}
+
+
+def _loader(dataset: Dataset, batch: int, shuffle: bool, config: TrainConfig, rank: int, world: int, epoch: int) -> DataLoader:
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=config.seed)
+    sampler.set_epoch(epoch)
+    generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)  # seeds the workers, per epoch
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=config.workers, generator=generator)
+
+
+def _all_reduce(values: torch.Tensor) -> torch.Tensor:
+    if dist.is_initialized():
+        dist.all_reduce(values)
+    return values
+
+
+# one epoch ----------------------------------------------------------------------------------------
+
+
+def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, config: TrainConfig,
+                    device: torch.device, scaler: torch.amp.GradScaler | None, description: str) -> dict:
+    """One pass over ``loader``; returns mean loss, cross-entropy, TAV and top-1 over all ranks."""
+    model.train()
+    sums = torch.zeros(5, dtype=torch.float64)  # loss, ce, tav, correct, count
+    autocast = torch.autocast(device.type, dtype=torch.float16) if scaler is not None else nullcontext()
+    for clips, labels in tqdm(loader, desc=description, leave=False):
+        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with autocast:
+            logits, attention = model(clips)
+            ce = F.cross_entropy(logits.float(), labels)
+            tav = temporal_attention_variation(attention.float()) if attention is not None and attention.shape[1] > 1 else ce.new_zeros(())
+            loss = ce + config.tav_weight * tav
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if config.clip_grad_norm:
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        n = len(labels)
+        sums += torch.tensor([loss.item() * n, ce.item() * n, tav.item() * n,
+                              (logits.argmax(1) == labels).sum().item(), n], dtype=torch.float64)
+    sums = _all_reduce(sums)
+    count = sums[4].item()
+    return {"loss": sums[0].item() / count, "ce": sums[1].item() / count, "tav": sums[2].item() / count, "top1": sums[3].item() / count}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: int = 0, device: torch.device | None = None,
+             description: str = "eval") -> dict:
+    """Top-1, top-5, mean class accuracy, loss and confusion matrix over all ranks.
+
+    A dataset that returns several views per video (``(V, ...)`` clips, multi-view testing) is
+    scored by averaging the views' softmax probabilities.
+    """
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    device = device or next(model.parameters()).device
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    num_classes = inner.num_classes
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False)
+    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers)
+    model.eval()
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    extra = torch.zeros(2, dtype=torch.float64)  # top-5 correct, loss sum
+    for clips, labels in tqdm(loader, desc=description, leave=False):
+        clips, labels = clips.to(device), labels.to(device)
+        views = clips.shape[1] if clips.dim() == 6 else 1
+        logits = inner(clips.flatten(0, 1) if views > 1 else clips).logits.float()
+        probabilities = logits.softmax(-1).reshape(len(labels), views, -1).mean(1)
+        confusion += confusion_matrix(probabilities.argmax(1).cpu(), labels.cpu(), num_classes)
+        extra += torch.tensor([topk_correct(probabilities, labels, 5),
+                               F.nll_loss(probabilities.clamp_min(1e-12).log(), labels, reduction="sum").item()], dtype=torch.float64)
+    confusion, extra = _all_reduce(confusion), _all_reduce(extra)
+    return summarize(confusion, int(extra[0].item()), extra[1].item())
+
+
+# the loop -----------------------------------------------------------------------------------------
+
+
+def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None, config: TrainConfig | None = None,
+        out: str | os.PathLike | None = None, resume: bool = False, model_args: dict | None = None,
+        device: torch.device | None = None) -> list[dict]:
+    """Train ``model`` and return its history: one dict per epoch, also saved as ``out/history.json``.
+
+    With ``out``, a checkpoint ``out/checkpoint.pt`` is written atomically after every epoch;
+    ``resume=True`` continues from it exactly (model, optimiser, schedule, epoch, RNGs, history).
+    ``model_args`` is stored in the checkpoint so ``python -m vmp eval`` can rebuild the model.
+    """
+    config = config or TrainConfig()
+    check_compatible(model, train_set, "the training data")
+    if val_set is not None:
+        check_compatible(model, val_set, "the validation data")
+    rank, world = distributed_context()
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} must be divisible by the {world} processes")
+    seed_everything(config.seed, config.deterministic)
+    device = device or default_device(rank)
+    model.to(device)
+    optimizer, scheduler = make_optimizer(model, config), None
+    scheduler = make_scheduler(optimizer, config)
+    scaler = torch.amp.GradScaler("cuda") if config.amp and device.type == "cuda" else None
+    history: list[dict] = []
+    start = 0
+    out = Path(out) if out is not None else None
+    if resume:
+        if out is None or not (out / "checkpoint.pt").exists():
+            raise CheckpointError(f"nothing to resume: no checkpoint.pt in {out}")
+        checkpoint = load_checkpoint(out / "checkpoint.pt")
+        load_model_state(model, checkpoint["model"], out / "checkpoint.pt")
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        if scaler is not None and checkpoint.get("scaler"):
+            scaler.load_state_dict(checkpoint["scaler"])
+        history, start = checkpoint["history"], checkpoint["epoch"] + 1
+        restore_rng_states(checkpoint["rng"])
+    if world > 1 and device.type == "cuda":  # SyncBatchNorm is GPU-only; on CPU each process uses its own statistics
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    network = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    for epoch in range(start, config.epochs):
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)
+        loader = _loader(train_set, config.batch_size // world, True, config, rank, world, epoch)
+        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        trained = train_one_epoch(network, loader, optimizer, config, device, scaler, f"epoch {epoch + 1}/{config.epochs}")
+        record.update({f"train_{key}": value for key, value in trained.items()})
+        record.update(prompt_parameters(network))
+        scheduler.step()
+        if val_set is not None:
+            metrics = evaluate(network, val_set, config.eval_batch_size or config.batch_size, config.workers, device, "val")
+            record.update({f"val_{key}": value for key, value in metrics.items() if key not in ("confusion", "count")})
+        history.append(record)
+        if out is not None and rank == 0:
+            save_checkpoint(out / "checkpoint.pt", model=model.state_dict(), optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict(), scaler=scaler.state_dict() if scaler else {},
+                            epoch=epoch, history=history, config=dataclasses.asdict(config), model_args=model_args or {})
+            atomic_write_json(out / "history.json", history)
+        if dist.is_initialized():
+            dist.barrier()
+    return history
+
+
+def load_trained(path: str | os.PathLike) -> tuple[PromptedModel, dict[str, Any]]:
+    """Rebuild the model a checkpoint was trained as, with its weights; returns (model, checkpoint)."""
+    from vmp.models import build_model
+
+    checkpoint = load_checkpoint(path)
+    args = checkpoint.get("model_args") or {}
+    if "name" not in args:
+        raise CheckpointError(f"checkpoint {path} does not record how to build its model (model_args)")
+    build_args = {key: value for key, value in args.items() if key != "classes"}  # names are for checking data
+    model = build_model(**build_args, weights=None)
+    load_model_state(model, checkpoint["model"], path)
+    return model, checkpoint
