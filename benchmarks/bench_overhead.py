@@ -1,9 +1,12 @@
 """What the VMP layer adds to a training step of each backbone, at the backbone's standard clip.
 
 Run: ``python benchmarks/bench_overhead.py [--rounds 5] [--models slowfast_r50 x3d_s timesformer]``.
-Each backbone is built twice with identical weights, behind the VMP layer and behind the plain
-frame input, and one SGD step (forward, cross-entropy [+ TAV], backward, update) of each is timed
-in alternation; the script prints median step times and the layer's share.
+Each backbone is built with identical weights behind three inputs: the plain frames, the VMP
+layer with learnable m and n, and the VMP layer with m and n frozen. One SGD step (forward,
+cross-entropy [+ TAV], backward, update) of each is timed in alternation; the script prints median
+step times. Learnable m and n need the gradient of the loss with respect to the backbone's input,
+which a frozen layer (and the plain baseline) never computes: the two VMP rows separate that cost
+from the layer's own.
 """
 
 from __future__ import annotations
@@ -55,11 +58,15 @@ def main() -> None:
         torch.manual_seed(0)
         with_layer = build_model(name, 10, frames, crop, input="vmp", **options)
         without = build_model(name, 10, frames, crop, input="frames", **options)
+        frozen = build_model(name, 10, frames, crop, input="vmp", **options)
         without.backbone.load_state_dict(with_layer.backbone.state_dict())
+        frozen.load_state_dict(with_layer.state_dict())
+        frozen.prompt.requires_grad_(False)
         sizes = {"B": batch, "C": 3, "T": frames + 1, "H": crop, "W": crop}
         clip = torch.randn([sizes[axis] for axis in SPECS[name].layout])
         labels = torch.zeros(batch, dtype=torch.long)
-        steps = {"with VMP": step_timer(with_layer, clip, labels), "without": step_timer(without, clip, labels)}
+        steps = {"with VMP": step_timer(with_layer, clip, labels), "without": step_timer(without, clip, labels),
+                 "frozen VMP": step_timer(frozen, clip, labels)}
         for step in steps.values():
             step()
         times = {key: [] for key in steps}
@@ -69,9 +76,11 @@ def main() -> None:
         medians = {key: statistics.median(values) for key, values in times.items()}
         layer_only = build_model(name, 10, frames, crop, input="vmp", **options).prompt
         layer_step = statistics.median(_layer_step(layer_only, clip) for _ in range(args.rounds))
-        print(f"{name:13s} T+1={frames + 1:2d} crop={crop} batch={batch}: step {medians['without']:.3f} s without, "
-              f"{medians['with VMP']:.3f} s with VMP ({100 * (medians['with VMP'] / medians['without'] - 1):+.1f}%); "
-              f"the layer alone (fwd+bwd) {1e3 * layer_step:.1f} ms = {100 * layer_step / medians['without']:.2f}% of a step")
+        base = medians["without"]
+        print(f"{name:13s} T+1={frames + 1:2d} crop={crop} batch={batch}: step {base:.3f} s without the layer; "
+              f"with VMP {medians['with VMP']:.3f} s ({100 * (medians['with VMP'] / base - 1):+.1f}%), "
+              f"with VMP frozen {medians['frozen VMP']:.3f} s ({100 * (medians['frozen VMP'] / base - 1):+.1f}%); "
+              f"the layer alone (fwd+bwd) {1e3 * layer_step:.1f} ms = {100 * layer_step / base:.2f}% of a step")
 
 
 def _layer_step(layer, clip: torch.Tensor) -> float:

@@ -5,7 +5,7 @@ Equations (Chen et al., ACML 2024), for a clip of T+1 normalised frames F_0..F_T
     G_t = 0.299 R + 0.587 G + 0.114 B          grayscale of the de-normalised frame
     D_t = G_t - G_{t-1}                         signed frame difference, t = 1..T
     A_t = sigmoid(a (D_t - b))                  attention map in [0, 1]
-    a   = 5 / (0.45 |tanh m| + 0.1)             slope, bounded to (3.45, 50]
+    a   = 5 / (0.45 |tanh m| + 0.1)             slope, bounded to (5/0.55, 50] = (9.09, 50]
     b   = 0.6 tanh n                            shift, bounded to (-0.6, 0.6)
     P_t = A_t * F_t                             motion prompt, the map broadcast over channels
 
@@ -28,7 +28,8 @@ from vmp.layout import check_layout, from_canonical, to_canonical
 #: ITU-R BT.601 luma weights for R, G, B.
 BT601_RGB = (0.299, 0.587, 0.114)
 
-#: Bounds of the slope ``a = 5 / (0.45 |tanh m| + 0.1)``: |tanh m| in [0, 1) maps a to (3.45, 50].
+#: Bounds of the slope ``a = 5 / (0.45 |tanh m| + 0.1)``: |tanh m| in [0, 1) maps a to (9.09, 50]
+#: (the paper's summary quotes about [3.45, 50]; the formula gives 5/0.55 = 9.09 at the low end).
 SLOPE_RANGE = (5 / 0.55, 5 / 0.1)
 #: Bound of the shift ``b = 0.6 tanh n``.
 SHIFT_BOUND = 0.6
