@@ -31,10 +31,11 @@ notebooks: $(STAMP)
 	    --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider book; \
 	else echo "no notebooks yet"; fi
 
+# A clean build into its own folder: a stale Sphinx environment can break after _toc.yml changes.
 build-check: $(STAMP)
-	mkdir -p _build
-	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config.committed-outputs.yml
-	$(BIN)/jupyter-book build . -W --config _build/_config.committed-outputs.yml
+	rm -rf _build/committed && mkdir -p _build/committed
+	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/committed/_config.yml
+	$(BIN)/jupyter-book build . -W --config _build/committed/_config.yml --path-output _build/committed
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_motion_prompt.py

@@ -6,12 +6,15 @@ Prints a Markdown table of execution times for the README. Commit the notebooks 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars would make outputs differ run to run
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 
