@@ -42,6 +42,11 @@ def test_every_backbone_with_every_input_stage(name, input):
     assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in model.backbone.parameters()) == expected
 
 
+def test_prompt_init_sets_the_layers_starting_point():
+    model = build_model("tiny3d", 3, 4, 32, prompt_init=(0.0, 0.5))
+    assert model.prompt.m.item() == 0.0 and model.prompt.n.item() == 0.5
+
+
 def test_timesformer_takes_btchw():
     model = build_model("timesformer", 3, 8, 32)
     assert model.layout == "BTCHW" and model.prompt.layout == "BTCHW"

@@ -91,6 +91,20 @@ def test_slope_and_shift_properties():
         assert abs(bounded.shift.item()) <= 0.6 + 1e-6  # 0.6 itself rounds up in float32
 
 
+def test_m_n_for_inverts_the_bounded_parametrisation():
+    from vmp.prompt import m_n_for
+
+    for slope, shift in ((9.5, -0.59), (20.0, 0.1), (50.0, 0.0)):
+        m, n = m_n_for(slope, shift)
+        layer = MotionPrompt(m=m, n=n)
+        assert layer.slope.item() == pytest.approx(slope, rel=1e-5)
+        assert layer.shift.item() == pytest.approx(shift, abs=1e-6)
+    with pytest.raises(ValueError, match="slope must be in"):
+        m_n_for(5.0, 0.0)
+    with pytest.raises(ValueError, match="shift must be in"):
+        m_n_for(20.0, 0.6)
+
+
 def test_default_initialisation_is_normal_around_1e_minus_5():
     torch.manual_seed(0)
     draws = torch.stack([torch.stack([layer.m, layer.n]) for layer in (MotionPrompt() for _ in range(2000))])

@@ -18,6 +18,7 @@ a one-channel grayscale clip and, in training, the one tensor the slope's gradie
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Sequence
 
 import torch
@@ -52,6 +53,15 @@ def slope_from_m(m: torch.Tensor) -> torch.Tensor:
 def shift_from_n(n: torch.Tensor) -> torch.Tensor:
     """The effective sigmoid shift ``b = 0.6 tanh n``."""
     return SHIFT_BOUND * torch.tanh(n)
+
+
+def m_n_for(slope: float, shift: float) -> tuple[float, float]:
+    """The (m, n) that give an effective ``slope`` in (9.09, 50] and ``shift`` in (-0.6, 0.6)."""
+    if not SLOPE_RANGE[0] < slope <= SLOPE_RANGE[1]:
+        raise ValueError(f"slope must be in ({SLOPE_RANGE[0]:.3f}, {SLOPE_RANGE[1]}], got {slope}")
+    if not -SHIFT_BOUND < shift < SHIFT_BOUND:
+        raise ValueError(f"shift must be in (-{SHIFT_BOUND}, {SHIFT_BOUND}), got {shift}")
+    return math.atanh((5 / slope - 0.1) / 0.45), math.atanh(shift / SHIFT_BOUND)
 
 
 def _check_triple(name: str, values: Sequence[float]) -> tuple[float, float, float]:

@@ -51,13 +51,15 @@ class PromptedModel(nn.Module):
         mean: Sequence[float] = (0.45, 0.45, 0.45),
         std: Sequence[float] = (0.225, 0.225, 0.225),
         channels: str = "RGB",
+        prompt_init: tuple[float, float] | None = None,
     ) -> None:
         super().__init__()
         if input not in INPUTS:
             raise ModelConfigError(f"input must be one of {INPUTS}, got {input!r}")
         self.backbone, self.frames, self.num_classes = backbone, frames, num_classes
         self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
-        self.prompt = MotionPrompt(layout, mean, std, channels) if input == "vmp" else None
+        m, n = prompt_init if prompt_init is not None else (None, None)
+        self.prompt = MotionPrompt(layout, mean, std, channels, m, n) if input == "vmp" else None
 
     def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The T frames the backbone sees, and the attention maps if any."""
@@ -90,16 +92,18 @@ def with_motion_prompt(
 
 def build_model(
     name: str, num_classes: int, frames: int | None = None, crop: int | None = None, input: str = "vmp",
-    weights: str | None = None, **backbone_options,
+    weights: str | None = None, prompt_init: tuple[float, float] | None = None, **backbone_options,
 ) -> PromptedModel:
     """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
 
     ``frames`` is T, what the backbone sees; the model takes T+1. Defaults are the backbone's
-    standard clip and crop.
+    standard clip and crop. ``prompt_init`` fixes the layer's initial (m, n) (see
+    :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does.
     """
     if name not in SPECS:
         raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
     spec = SPECS[name]
     frames, crop = frames or spec.frames, crop or spec.crop
     backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
-    return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std)
+    return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
+                         prompt_init=prompt_init)

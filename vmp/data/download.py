@@ -1,0 +1,168 @@
+"""Downloads for readers with a network: cached, checksummed, atomic, and safely extracted.
+
+``download(url, sha256)`` streams to a temporary file in the cache, checks the SHA-256 and only
+then renames it into place, so an interrupted or corrupted download never looks finished.
+``extract(archive, target)`` unpacks tar and zip archives after checking that no member would
+land outside ``target`` (absolute paths, ``..``, links, devices).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+class ChecksumError(ValueError):
+    """A downloaded or cached file whose SHA-256 is not the expected one."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive member that would be written outside the extraction folder, or is a link or device."""
+
+
+def resolve_cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """``path``, else ``$VMP_DATA``, else ``~/.cache/vmp``; created if missing."""
+    chosen = Path(path or os.environ.get("VMP_DATA") or Path.home() / ".cache" / "vmp").expanduser()
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(
+    url: str, sha256: str | None, cache_dir: str | os.PathLike | None = None, filename: str | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """The path of ``url``'s file in the cache, downloading it if absent; verified against ``sha256``.
+
+    With ``sha256=None`` the hash is recorded on first download (``<file>.sha256``) and every later
+    use is checked against that record: trust on first use, for sources that publish no checksum.
+    """
+    folder = resolve_cache_dir(cache_dir)
+    name = filename or Path(urllib.parse.urlparse(url).path).name
+    if not name:
+        raise ValueError(f"cannot tell a file name from {url!r}; pass filename=")
+    target = folder / name
+    record = target.with_name(target.name + ".sha256")
+    expected = sha256.lower() if sha256 else (record.read_text().strip() if record.exists() else None)
+    if target.exists():
+        _verify(target, expected, f"cached file {target}")
+        return target
+    handle, partial_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+    partial = Path(partial_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            for block in iter(lambda: response.read(CHUNK), b""):
+                out.write(block)
+                digest.update(block)
+        actual = digest.hexdigest()
+        if expected is not None and actual != expected:
+            raise ChecksumError(f"download of {url} has SHA-256 {actual}, expected {expected}; nothing was kept")
+        os.replace(partial, target)
+        if sha256 is None and not record.exists():
+            record.write_text(actual + "\n")
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _verify(path: Path, expected: str | None, what: str) -> None:
+    if expected is None:
+        return
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(f"{what} has SHA-256 {actual}, expected {expected}; delete it to download again")
+
+
+def _inside(root: Path, member: str) -> Path:
+    destination = (root / member).resolve()
+    if os.path.isabs(member) or not destination.is_relative_to(root):
+        raise UnsafeArchiveError(f"archive member {member!r} would be written outside {root}")
+    return destination
+
+
+def extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Unpack a tar (any compression) or zip archive into ``target`` after checking every member."""
+    archive, root = Path(archive), Path(target).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as bundle:
+            for info in bundle.infolist():
+                _inside(root, info.filename)
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    raise UnsafeArchiveError(f"archive member {info.filename!r} in {archive} is a link")
+            bundle.extractall(root)
+        return root
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as bundle:
+            members = bundle.getmembers()
+            for member in members:
+                _inside(root, member.name)
+                if not (member.isfile() or member.isdir()):
+                    raise UnsafeArchiveError(f"archive member {member.name!r} in {archive} is a link or device")
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12
+            bundle.extractall(root, members=members, **safe)
+        return root
+    raise ValueError(f"{archive} is neither a tar nor a zip archive")
+
+
+# Recipes -------------------------------------------------------------------------------------------
+
+#: The UCF101 subset (10 classes, train/val/test class folders) published on the Hugging Face hub.
+UCF101_SUBSET_URL = "https://huggingface.co/datasets/sayakpaul/ucf101-subset/resolve/main/UCF101_subset.tar.gz"
+#: HMDB51 as distributed by its authors: a RAR of per-class RARs, and the official split files.
+HMDB51_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar"
+HMDB51_SPLITS_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar"
+
+
+def ucf101_subset(cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = UCF101_SUBSET_URL) -> Path:
+    """Download and unpack the UCF101 subset; returns the folder holding ``train/val/test``.
+
+    Pass ``sha256`` to pin the archive; by default its hash is recorded on first download.
+    """
+    folder = resolve_cache_dir(cache)
+    archive = download(url, sha256, folder)
+    root = extract(archive, folder / "ucf101_subset")
+    found = [p.parent for p in root.rglob("train") if p.is_dir()]
+    if not found:
+        raise FileNotFoundError(f"no train/ folder inside {archive}")
+    return found[0]
+
+
+def hmdb51(cache: str | os.PathLike | None = None, sha256: str | None = None) -> Path:
+    """Download HMDB51's videos and split files and unpack them (needs ``rarfile`` and ``unrar``)."""
+    try:
+        import rarfile
+    except ImportError as error:
+        raise ImportError("HMDB51 ships as RAR archives: pip install rarfile, and install unrar") from error
+    folder = resolve_cache_dir(cache)
+    root = folder / "hmdb51"
+    for url in (HMDB51_URL, HMDB51_SPLITS_URL):
+        archive = download(url, sha256 if url == HMDB51_URL else None, folder)
+        with rarfile.RarFile(archive) as bundle:
+            for name in bundle.namelist():
+                _inside(root.resolve(), name)
+            bundle.extractall(root)
+    for inner in sorted(root.glob("*.rar")):
+        with rarfile.RarFile(inner) as bundle:
+            for name in bundle.namelist():
+                _inside((root / "videos").resolve(), name)
+            bundle.extractall(root / "videos")
+        inner.unlink()
+    return root

@@ -1,0 +1,237 @@
+"""A motion-only action benchmark: the class is in how a sprite moves, never in how it looks.
+
+Each clip shows one textured sprite over a background. Shape, size, colours, texture,
+background (a colour field or a crop of real footage), starting position and orientation are
+drawn independently of the class; positions wrap around the frame edges, so where the sprite is
+in any single frame is uniform for every class. Only the trajectory (direction, speed, rotation,
+path, timing) tells classes apart, and some pairs differ only in speed or timing, in the spirit
+of fine-grained data sets such as FineGym. Distractors that a motion layer should learn to ignore
+are on by default: sensor noise, global flicker and camera shake.
+
+Written as real mp4 files in ``root/{train,val,test}/<class>/<video>.mp4``; deterministic from the seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vmp.data.footage import SAMPLE_VIDEOS, sample_video
+from vmp.data.io import read_frames, video_info
+from vmp.data.writing import write_video
+
+#: The classes, in label order. Pairs that differ only in speed or timing: right / right-fast,
+#: go-stop / stop-go; only in the sense of rotation: spin-cw / spin-ccw, orbit-cw / orbit-ccw.
+CLASSES = (
+    "right", "left", "up", "down", "right-fast", "go-stop",
+    "stop-go", "spin-cw", "spin-ccw", "orbit-cw", "orbit-ccw", "zigzag",
+)
+SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+@dataclass(frozen=True)
+class Distractors:
+    """Nuisances drawn independently per frame, in 8-bit pixel units.
+
+    noise_std: Gaussian sensor noise (standard deviation, of 255).
+    flicker: global brightness gain drawn uniformly from ``1 +- flicker`` each frame.
+    shake: camera shake, a whole-frame shift drawn uniformly from ``+- shake`` pixels each frame.
+    """
+
+    noise_std: float = 4.0
+    flicker: float = 0.04
+    shake: float = 1.0
+
+
+NO_DISTRACTORS = Distractors(0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Everything that determines the generated data set."""
+
+    seed: int = 0
+    classes: int = len(CLASSES)
+    clips_per_class: int = 20
+    frames: int = 17
+    size: int = 64
+    fps: int = 25
+    distractors: Distractors = Distractors()
+    footage_backgrounds: bool = True
+
+
+def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame displacement ``(frames, 2)`` in pixels (x right, y down) and rotation in radians."""
+    t = np.arange(frames, dtype=np.float64)
+    speed = size / 40  # pixels per frame
+    zero = np.zeros(frames)
+    half = frames // 2
+    shift = {
+        "right": (speed * t, zero),
+        "left": (-speed * t, zero),
+        "up": (zero, -speed * t),
+        "down": (zero, speed * t),
+        "right-fast": (2 * speed * t, zero),
+        "go-stop": (2 * speed * np.minimum(t, half), zero),
+        "stop-go": (2 * speed * np.maximum(t - half, 0), zero),
+        "orbit-cw": (size / 6 * np.cos(t * 0.35) - size / 6, size / 6 * np.sin(t * 0.35)),
+        "orbit-ccw": (size / 6 * np.cos(t * 0.35) - size / 6, -size / 6 * np.sin(t * 0.35)),
+        "zigzag": (speed * t, size / 10 * (2 * np.abs((t / 4) % 2 - 1) - 1)),
+    }
+    spin = {"spin-cw": 0.21 * t, "spin-ccw": -0.21 * t}
+    if name not in CLASSES:
+        raise ValueError(f"unknown motion class {name!r}; classes are {CLASSES}")
+    dx, dy = shift.get(name, (zero, zero))
+    return np.stack([dx, dy], axis=1), spin.get(name, zero)
+
+
+def _sprite(rng: np.random.Generator, size: int) -> torch.Tensor:
+    """An RGBA sprite (4, size, size) centred in its canvas: a textured shape of random look."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    u, v = (x - size / 2 + 0.5) / size, (y - size / 2 + 0.5) / size
+    radius = rng.uniform(0.12, 0.2)
+    shape = rng.integers(4)
+    if shape == 0:  # disc
+        alpha = np.hypot(u, v) < radius
+    elif shape == 1:  # square
+        alpha = np.maximum(abs(u), abs(v)) < radius * 0.85
+    elif shape == 2:  # triangle
+        alpha = (v < radius * 0.8) & (v > 2 * abs(u) - radius)
+    else:  # cross
+        alpha = (np.minimum(abs(u), abs(v)) < radius * 0.35) & (np.maximum(abs(u), abs(v)) < radius)
+    angle, frequency = rng.uniform(0, math.pi), rng.uniform(12, 30)
+    stripes = 0.5 + 0.5 * np.sign(np.sin(frequency * (u * math.cos(angle) + v * math.sin(angle))))
+    first, second = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    rgb = first[:, None, None] * stripes + second[:, None, None] * (1 - stripes)
+    return torch.from_numpy(np.concatenate([rgb, alpha[None].astype(np.float64)])).float()
+
+
+class _Backgrounds:
+    """Random static backgrounds: smooth colour fields, or crops of the sample footage."""
+
+    def __init__(self, size: int, use_footage: bool) -> None:
+        self.size = size
+        self.stills: list[torch.Tensor] = []
+        if use_footage:
+            for name in SAMPLE_VIDEOS:
+                try:
+                    path = sample_video(name)
+                except FileNotFoundError:
+                    continue
+                count = video_info(path).frames
+                picks = np.linspace(0, count - 1, 4).astype(int).tolist()
+                frames = read_frames(path, picks, backend="pyav").permute(0, 3, 1, 2).float() / 255
+                short = min(frames.shape[-2:])
+                scale = 2 * size / short
+                self.stills += list(F.interpolate(frames, scale_factor=scale, mode="area"))
+
+    def draw(self, rng: np.random.Generator) -> torch.Tensor:
+        if self.stills and rng.uniform() < 0.5:
+            still = self.stills[rng.integers(len(self.stills))]
+            top = rng.integers(still.shape[1] - self.size + 1)
+            left = rng.integers(still.shape[2] - self.size + 1)
+            return still[:, top : top + self.size, left : left + self.size]
+        y, x = np.mgrid[0 : self.size, 0 : self.size] / self.size
+        corners = rng.uniform(0, 1, (4, 3))
+        field = (
+            corners[0][:, None, None] * (1 - x) * (1 - y)
+            + corners[1][:, None, None] * x * (1 - y)
+            + corners[2][:, None, None] * (1 - x) * y
+            + corners[3][:, None, None] * x * y
+        )
+        return torch.from_numpy(field).float()
+
+
+def _warp(image: torch.Tensor, shift: np.ndarray, angle: np.ndarray, wrap: bool) -> torch.Tensor:
+    """Frames (T, C, H, W) of ``image`` rotated by ``angle`` about its centre and moved by ``shift``."""
+    channels, height, width = image.shape
+    frames = len(shift)
+    y, x = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5, indexing="ij")
+    cx, cy = width / 2, height / 2
+    shift_t = torch.from_numpy(shift).float()
+    cos = torch.from_numpy(np.cos(angle)).float()[:, None, None]
+    sin = torch.from_numpy(np.sin(angle)).float()[:, None, None]
+    rel_x = x[None] - cx - shift_t[:, 0, None, None]
+    rel_y = y[None] - cy - shift_t[:, 1, None, None]
+    if wrap:  # wrap the offset from the sprite before rotating, so the wrap is a pure translation
+        rel_x = (rel_x + cx) % width - cx
+        rel_y = (rel_y + cy) % height - cy
+    src_x = cos * rel_x + sin * rel_y + cx  # inverse rotation: where each output pixel comes from
+    src_y = -sin * rel_x + cos * rel_y + cy
+    grid = torch.stack([2 * src_x / width - 1, 2 * src_y / height - 1], dim=-1)
+    padding = "border" if wrap else "reflection"
+    return F.grid_sample(image.expand(frames, -1, -1, -1), grid, align_corners=False, padding_mode=padding)
+
+
+def render(config: SynthConfig, label: int, rng: np.random.Generator, backgrounds: _Backgrounds) -> tuple[np.ndarray, np.ndarray]:
+    """One clip of class ``label``: ``uint8 (frames, size, size, 3)`` and the sprite's coverage
+    ``float (frames, size, size)`` in [0, 1], the ground truth of where the object is."""
+    size, frames, nuisance = config.size, config.frames, config.distractors
+    moves, spins = trajectory(CLASSES[label], frames, size)
+    start = rng.uniform(0, size, 2)
+    orientation = rng.uniform(0, 2 * math.pi)
+    shake = rng.uniform(-nuisance.shake, nuisance.shake, (frames, 2)) if nuisance.shake else np.zeros((frames, 2))
+    sprite = _warp(_sprite(rng, size), start + moves + shake, orientation + spins, wrap=True)
+    background = _warp(backgrounds.draw(rng), shake, np.zeros(frames), wrap=False)
+    alpha = sprite[:, 3:]
+    video = background * (1 - alpha) + sprite[:, :3] * alpha
+    gain = 1 + rng.uniform(-nuisance.flicker, nuisance.flicker, frames) if nuisance.flicker else np.ones(frames)
+    video = video * torch.from_numpy(gain).float()[:, None, None, None] * 255
+    if nuisance.noise_std:
+        video = video + torch.from_numpy(rng.normal(0, nuisance.noise_std, video.shape)).float()
+    clip = video.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return clip, alpha[:, 0].numpy()
+
+
+def render_clip(config: SynthConfig, label: int, rng: np.random.Generator, backgrounds: _Backgrounds) -> np.ndarray:
+    """One clip of class ``label``: ``uint8 (frames, size, size, 3)``."""
+    return render(config, label, rng, backgrounds)[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_backgrounds(size: int, use_footage: bool) -> _Backgrounds:
+    return _Backgrounds(size, use_footage)
+
+
+def clip_with_mask(config: SynthConfig, label: int, number: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Clip ``number`` of class ``label`` exactly as :func:`generate` renders it, and its sprite mask."""
+    backgrounds = _cached_backgrounds(config.size, config.footage_backgrounds)
+    return render(config, label, np.random.default_rng([config.seed, label, number]), backgrounds)
+
+
+def split_sizes(clips_per_class: int) -> dict[str, int]:
+    """How many clips of each class go to train, val and test (at least one each)."""
+    if clips_per_class < 3:
+        raise ValueError(f"need at least 3 clips per class (train, val, test), got {clips_per_class}")
+    val = max(1, round(clips_per_class * SPLIT_FRACTIONS["val"]))
+    test = max(1, round(clips_per_class * SPLIT_FRACTIONS["test"]))
+    return {"train": clips_per_class - val - test, "val": val, "test": test}
+
+
+def generate(root: str | Path, config: SynthConfig = SynthConfig()) -> Path:
+    """Write the benchmark under ``root`` and a ``synth.json`` describing it; returns ``root``."""
+    if not 1 <= config.classes <= len(CLASSES):
+        raise ValueError(f"classes must be between 1 and {len(CLASSES)}, got {config.classes}")
+    if config.frames < 3 or config.size < 16 or config.size % 2:
+        raise ValueError(f"need frames >= 3 and an even size >= 16, got {config.frames} and {config.size}")
+    root = Path(root)
+    backgrounds = _Backgrounds(config.size, config.footage_backgrounds)
+    sizes = split_sizes(config.clips_per_class)
+    for label in range(config.classes):
+        number = 0
+        for split, count in sizes.items():
+            for _ in range(count):
+                rng = np.random.default_rng([config.seed, label, number])
+                clip = render_clip(config, label, rng, backgrounds)
+                write_video(root / split / CLASSES[label] / f"{CLASSES[label]}_{number:04d}.mp4", clip, config.fps)
+                number += 1
+    manifest = {**asdict(config), "num_classes": config.classes, "classes": list(CLASSES[: config.classes]), "splits": sizes}
+    (root / "synth.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return root
