@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import urllib.error
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -99,7 +100,9 @@ def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | 
 
 def _build_x3d(variant: str) -> Callable[[int, int, int, str | None], nn.Module]:
     def build(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
-        from pytorchvideo.models.x3d import create_x3d
+        with warnings.catch_warnings():  # pytorchvideo 0.1.5 decorates with the deprecated torch.jit.script
+            warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+            from pytorchvideo.models.x3d import create_x3d
 
         if crop % 32:
             raise ModelConfigError(f"{variant} needs a crop divisible by 32, got {crop}")
