@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import vmp.models.backbones as backbones
+from vmp.checkpoint import CheckpointError
 from vmp.models import (
     ModelConfigError, NetworkUnavailableError, PromptedModel, Tiny3D, build_backbone, build_model,
     slowfast_pathways, with_motion_prompt,
@@ -139,7 +140,7 @@ def test_local_checkpoint_replaces_only_the_head(tmp_path):
 
 def test_corrupt_or_foreign_local_checkpoint(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ModelConfigError, match="cannot read checkpoint .*bad.pt"):
+    with pytest.raises(CheckpointError, match="bad.pt is damaged"):
         build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "bad.pt")
     torch.save({"something.else": torch.zeros(3)}, tmp_path / "foreign.pt")
     with pytest.raises(ModelConfigError, match="does not fit this backbone"):

@@ -69,15 +69,21 @@ def save_checkpoint(path: str | os.PathLike, **state: Any) -> None:
     atomic_write_bytes(Path(path), lambda out: torch.save(payload, out))
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a checkpoint with ``weights_only=True``; a missing or corrupt file is a CheckpointError."""
+def read_torch_file(path: str | os.PathLike) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with errors that name the file:
+    FileNotFoundError if it is missing, CheckpointError if it cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises several types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is damaged or not a vmp checkpoint: {error}") from error
+        raise CheckpointError(f"checkpoint {path} is damaged or not a PyTorch checkpoint: {error}") from error
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a vmp checkpoint (see :func:`read_torch_file`) and check that it holds a model state."""
+    checkpoint = read_torch_file(path)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise CheckpointError(f"checkpoint {path} holds no model state")
     return checkpoint

@@ -89,7 +89,8 @@ def default_device(rank: int = 0) -> torch.device:
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """SGD or AdamW; the prompt's two scalars get ``prompt_lr`` (if set) and no weight decay."""
-    prompt = [p for n, p in model.named_parameters() if n.split(".")[-1] in ("m", "n") and ".prompt." in f".{n}"]
+    layer = getattr(model, "prompt", None)
+    prompt = list(layer.parameters()) if layer is not None else []
     others = [p for p in model.parameters() if all(p is not q for q in prompt)]
     groups = [{"params": others}]
     if prompt:
@@ -228,7 +229,7 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
     seed_everything(config.seed, config.deterministic)
     device = device or default_device(rank)
     model.to(device)
-    optimizer, scheduler = make_optimizer(model, config), None
+    optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config)
     scaler = torch.amp.GradScaler("cuda") if config.amp and device.type == "cuda" else None
     history: list[dict] = []

@@ -205,13 +205,9 @@ def load_backbone_weights(model: nn.Module, path: str | os.PathLike) -> list[str
     initialised: that is fine-tuning's head replacement. Returns their names; any other mismatch
     is an error naming the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises several types for a bad file
-        raise ModelConfigError(f"cannot read checkpoint {path}: {error}") from error
+    from vmp.checkpoint import read_torch_file
+
+    state = read_torch_file(path)
     state = state.get("model", state.get("model_state", state))
     prefix = "backbone."
     if any(key.startswith(prefix) for key in state):
