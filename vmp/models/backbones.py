@@ -11,6 +11,7 @@ and the crop size, so pooling kernels fit small clips, and ``weights``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.error
 import warnings
@@ -67,6 +68,14 @@ class NetworkUnavailableError(RuntimeError):
 # builders ----------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet_pytorchvideo_import():
+    """pytorchvideo 0.1.5 decorates functions with the deprecated ``torch.jit.script`` at import."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        yield
+
+
 def _fetch_state_dict(url: str, name: str) -> dict:
     try:
         checkpoint = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
@@ -85,7 +94,8 @@ def _replace_linear(module: nn.Module, attribute: str, num_classes: int) -> None
 
 def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
     """SlowFast R50: the fast pathway sees ``frames`` frames, the slow one every 4th."""
-    from pytorchvideo.models.slowfast import create_slowfast
+    with _quiet_pytorchvideo_import():
+        from pytorchvideo.models.slowfast import create_slowfast
 
     if frames % SLOWFAST_ALPHA or crop % 32:
         raise ModelConfigError(f"slowfast_r50 needs frames divisible by {SLOWFAST_ALPHA} and a crop divisible by 32, got {frames} and {crop}")
@@ -100,8 +110,7 @@ def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | 
 
 def _build_x3d(variant: str) -> Callable[[int, int, int, str | None], nn.Module]:
     def build(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
-        with warnings.catch_warnings():  # pytorchvideo 0.1.5 decorates with the deprecated torch.jit.script
-            warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        with _quiet_pytorchvideo_import():
             from pytorchvideo.models.x3d import create_x3d
 
         if crop % 32:
