@@ -146,6 +146,13 @@ def test_killed_mid_epoch_and_resumed_gives_the_same_history(tmp_path, data):
         (tmp_path / "whole" / "metrics.json").read_text())["test"]
 
 
+def test_cli_prompt_init_sets_slope_and_shift(tmp_path, data):
+    run = cli_train(tmp_path / "init", data, 1, "--prompt-init", "50", "0.1", "--lr", "0", "--prompt-lr", "0")
+    assert run.wait(timeout=300) == 0, run.stdout.read()
+    record = json.loads((tmp_path / "init" / "history.json").read_text())[0]
+    assert record["slope"] == pytest.approx(50.0) and record["shift"] == pytest.approx(0.1, abs=1e-6)
+
+
 def test_two_process_gloo_run_matches_one_process(tmp_path, data):
     script = ROOT / "tests" / "ddp_train.py"
     single = subprocess.run([sys.executable, str(script), str(data), str(tmp_path / "one.json")],
@@ -164,10 +171,11 @@ def test_two_process_gloo_run_matches_one_process(tmp_path, data):
 
 
 def test_cli_rejects_an_unknown_model_and_mismatched_eval_data(tmp_path, data):
-    bad = subprocess.run([sys.executable, "-m", "vmp", "train", "--data", str(data), "--model", "alexnet", "--out", str(tmp_path)],
+    bad = subprocess.run([sys.executable, "-m", "vmp", "train", "--model", "alexnet", "--out", str(tmp_path)],
                          env=ENV, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown model 'alexnet'" in bad.stderr
     assert not (tmp_path / "checkpoint.pt").exists()
+    assert not (tmp_path / "synthetic").exists()  # refused before generating any data
     other = generate(tmp_path / "other", SynthConfig(seed=2, classes=3, clips_per_class=3, frames=5, size=32))
     run = cli_train(tmp_path / "run", data, 1)
     assert run.wait(timeout=300) == 0

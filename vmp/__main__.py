@@ -42,27 +42,29 @@ def _datasets(data: Path, frames: int, rate: int, crop: int, layout: str, flip: 
 
 
 def _train(args: argparse.Namespace) -> None:
-    import json
-
+    from vmp.checkpoint import atomic_write_json
     from vmp.data.synth import SynthConfig, generate
     from vmp.models import SPECS, build_model
-    from vmp.train import TrainConfig, evaluate, fit, seed_everything
+    from vmp.prompt import m_n_for
+    from vmp.train import TrainConfig, distributed_context, evaluate, fit, seed_everything
 
+    if args.model not in SPECS:
+        raise SystemExit(f"unknown model {args.model!r}; choose one of {sorted(SPECS)}")
     out = Path(args.out or f"runs/{args.model}")
     data = Path(args.data) if args.data else out / "synthetic"
     if args.data is None and not (data / "synth.json").exists():
         print(f"no --data: generating the synthetic motion benchmark in {data}")
         generate(data, SynthConfig(seed=args.seed))
-    if args.model not in SPECS:
-        raise SystemExit(f"unknown model {args.model!r}; choose one of {sorted(SPECS)}")
+    synthetic = (data / "synth.json").exists()
     spec = SPECS[args.model]
-    frames, crop = args.frames or spec.frames, args.crop or (64 if (data / "synth.json").exists() else spec.crop)
-    flip = args.flip if args.flip is not None else not (data / "synth.json").exists()
+    frames, crop = args.frames or spec.frames, args.crop or (64 if synthetic else spec.crop)
+    flip = args.flip if args.flip is not None else not synthetic
     train_set, val_set, test_set = _datasets(data, frames + 1, args.rate, crop, spec.layout, flip, "test", seed=args.seed)
     model_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
                   "input": "frames" if args.no_prompt else args.input}
+    prompt_init = m_n_for(*args.prompt_init) if args.prompt_init else None
     seed_everything(args.seed)  # the initial weights come from the seed too
-    model = build_model(**model_args, weights=args.weights)
+    model = build_model(**model_args, weights=args.weights, prompt_init=prompt_init)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                          prompt_lr=args.prompt_lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
                          tav_weight=args.tav_weight, clip_grad_norm=args.clip_grad_norm, workers=args.workers,
@@ -70,10 +72,8 @@ def _train(args: argparse.Namespace) -> None:
     history = fit(model, train_set, val_set, config, out=out, resume=args.resume, model_args={**model_args, "classes": train_set.classes})
     if test_set is not None:
         metrics = evaluate(model, test_set, args.batch_size, args.workers)
-        from vmp.train import distributed_context
-
         if distributed_context()[0] == 0:
-            (out / "metrics.json").write_text(json.dumps({"test": metrics, "final_epoch": history[-1]}, indent=2) + "\n")
+            atomic_write_json(out / "metrics.json", {"test": metrics, "final_epoch": history[-1]})
             print(f"test top-1 {metrics['top1']:.3f}, mean class accuracy {metrics['mean_class_accuracy']:.3f}")
     print(f"history in {out / 'history.json'}, checkpoint in {out / 'checkpoint.pt'}")
 
@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-prompt", action="store_true", help="the baseline: frames 1..T, no VMP layer")
     train.add_argument("--input", choices=["vmp", "frames", "difference"], default="vmp")
     train.add_argument("--tav-weight", type=float, default=0.0, help="lambda, the weight of the TAV term")
+    train.add_argument("--prompt-init", type=float, nargs=2, metavar=("SLOPE", "SHIFT"),
+                       help="start the layer at this slope and shift (default: m, n drawn from N(1e-5, 1) as the paper does)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--frames", type=int, help="T, the frames the backbone sees (the clip has T+1)")
     train.add_argument("--rate", type=int, default=1, help="take every RATE-th frame")
