@@ -119,20 +119,27 @@ def check_compatible(model: PromptedModel, dataset: Dataset, what: str) -> None:
         raise ValueError(f"{what} gives clips of {frames} frames but the model takes {model.frames + 1} (T+1)")
 
 
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The model inside a DistributedDataParallel wrapper, or the model itself."""
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
 def prompt_parameters(model: nn.Module) -> dict:
     """The layer's effective slope and shift (NaN without a layer), for the history."""
-    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    prompt = getattr(inner, "prompt", None)
+    prompt = getattr(_unwrap(model), "prompt", None)
     if prompt is None:
         return {"slope": float("nan"), "shift": float("nan")}
     return {"slope": prompt.slope.item(), "shift": prompt.shift.item()}
 
 
-def _loader(dataset: Dataset, batch: int, shuffle: bool, config: TrainConfig, rank: int, world: int, epoch: int) -> DataLoader:
-    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=config.seed)
+def _distributed_loader(dataset: Dataset, batch: int, workers: int, shuffle: bool = False, seed: int = 0,
+                        epoch: int = 0) -> DataLoader:
+    """This process's share of ``dataset``: a permutation fixed by seed and epoch (or the plain order)."""
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
     sampler.set_epoch(epoch)
-    generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)  # seeds the workers, per epoch
-    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=config.workers, generator=generator)
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)  # seeds the workers, per epoch
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, generator=generator)
 
 
 def _all_reduce(values: torch.Tensor) -> torch.Tensor:
@@ -186,12 +193,10 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: i
     A dataset that returns several views per video (``(V, ...)`` clips, multi-view testing) is
     scored by averaging the views' softmax probabilities.
     """
-    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     device = device or next(model.parameters()).device
-    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    inner = _unwrap(model)
     num_classes = inner.num_classes
-    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers)
+    loader = _distributed_loader(dataset, batch_size, workers)
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     extra = torch.zeros(2, dtype=torch.float64)  # top-5 correct, loss sum
@@ -252,7 +257,7 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
     for epoch in range(start, config.epochs):
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
-        loader = _loader(train_set, config.batch_size // world, True, config, rank, world, epoch)
+        loader = _distributed_loader(train_set, config.batch_size // world, config.workers, True, config.seed, epoch)
         record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
         trained = train_one_epoch(network, loader, optimizer, config, device, scaler, f"epoch {epoch + 1}/{config.epochs}")
         record.update({f"train_{key}": value for key, value in trained.items()})
