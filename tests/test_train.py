@@ -182,3 +182,17 @@ def test_cli_rejects_an_unknown_model_and_mismatched_eval_data(tmp_path, data):
     mismatch = subprocess.run([sys.executable, "-m", "vmp", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
                                "--data", str(other)], env=ENV, capture_output=True, text=True, timeout=120)
     assert mismatch.returncode != 0 and "are not the checkpoint's" in mismatch.stderr
+
+
+def test_cli_eval_needs_only_the_split_it_evaluates(tmp_path, data):
+    run = cli_train(tmp_path / "run", data, 1)
+    assert run.wait(timeout=300) == 0
+    test_only = tmp_path / "test_only"
+    test_only.mkdir()
+    (test_only / "test").symlink_to(data / "test", target_is_directory=True)
+    for split in ("test", "val"):
+        result = subprocess.run([sys.executable, "-m", "vmp", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
+                                 "--data", str(test_only if split == "test" else data), "--split", split],
+                                env=ENV, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.split("confusion")[0])["count"] == 8

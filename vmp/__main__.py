@@ -25,24 +25,21 @@ def _synth(args: argparse.Namespace) -> None:
     print(f"wrote {clips} clips of {config.classes} classes to {args.out} in {time.perf_counter() - start:.1f} s")
 
 
-def _datasets(data: Path, frames: int, rate: int, crop: int, layout: str, flip: bool, eval_split: str,
-              temporal_views: int = 1, spatial_views: int = 1, seed: int = 0):
+def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout: str,
+              temporal_views: int = 1, spatial_views: int = 1):
+    """The evaluation dataset of ``data/split``, or None if there is no such split."""
     from vmp.data import ClipTransform, VideoFolder
 
-    train_transform = ClipTransform(size=crop, train=True, flip=flip, layout=layout)
-    eval_transform = ClipTransform(size=crop, train=False, spatial_views=spatial_views, layout=layout)
+    if not (data / split).is_dir():
+        return None
+    transform = ClipTransform(size=crop, train=False, spatial_views=spatial_views, layout=layout)
     mode = "uniform" if temporal_views > 1 else "center"
-    train = VideoFolder(data, "train", frames=frames, rate=rate, mode="random", transform=train_transform, seed=seed)
-    held_out = {}
-    for split in ("val", "test"):
-        if (data / split).is_dir():
-            held_out[split] = VideoFolder(data, split, frames=frames, rate=rate, mode=mode,
-                                          temporal_views=temporal_views, transform=eval_transform)
-    return train, held_out.get("val"), held_out.get(eval_split)
+    return VideoFolder(data, split, frames=frames, rate=rate, mode=mode, temporal_views=temporal_views, transform=transform)
 
 
 def _train(args: argparse.Namespace) -> None:
     from vmp.checkpoint import atomic_write_json
+    from vmp.data import ClipTransform, VideoFolder
     from vmp.data.synth import SynthConfig, generate
     from vmp.models import SPECS, build_model
     from vmp.prompt import m_n_for
@@ -59,7 +56,9 @@ def _train(args: argparse.Namespace) -> None:
     spec = SPECS[args.model]
     frames, crop = args.frames or spec.frames, args.crop or (64 if synthetic else spec.crop)
     flip = args.flip if args.flip is not None else not synthetic
-    train_set, val_set, test_set = _datasets(data, frames + 1, args.rate, crop, spec.layout, flip, "test", seed=args.seed)
+    train_set = VideoFolder(data, "train", frames=frames + 1, rate=args.rate, mode="random", seed=args.seed,
+                            transform=ClipTransform(size=crop, train=True, flip=flip, layout=spec.layout))
+    val_set, test_set = (_held_out(data, split, frames + 1, args.rate, crop, spec.layout) for split in ("val", "test"))
     model_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
                   "input": "frames" if args.no_prompt else args.input}
     prompt_init = m_n_for(*args.prompt_init) if args.prompt_init else None
@@ -85,8 +84,8 @@ def _eval(args: argparse.Namespace) -> None:
 
     model, checkpoint = load_trained(args.checkpoint)
     classes = checkpoint["model_args"].get("classes")
-    _, _, dataset = _datasets(Path(args.data), model.frames + 1, args.rate, checkpoint["model_args"]["crop"],
-                              model.layout, False, args.split, args.temporal_views, args.spatial_views)
+    dataset = _held_out(Path(args.data), args.split, model.frames + 1, args.rate, checkpoint["model_args"]["crop"],
+                        model.layout, args.temporal_views, args.spatial_views)
     if dataset is None:
         raise SystemExit(f"no {args.split}/ split in {args.data}")
     if classes is not None and dataset.classes != classes:
