@@ -153,3 +153,28 @@ def test_spec_defaults_are_the_papers_clips():
     assert (backbones.SPECS["slowfast_r50"].frames, backbones.SPECS["slowfast_r50"].crop) == (32, 224)
     assert (backbones.SPECS["x3d_s"].frames, backbones.SPECS["x3d_s"].crop) == (13, 160)
     assert (backbones.SPECS["timesformer"].frames, backbones.SPECS["timesformer"].crop) == (8, 224)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_backbones_return_logits_not_probabilities(name):
+    # pytorchvideo's X3D ends in a softmax by default; cross-entropy needs the raw scores.
+    frames, crop = SMALL[name]
+    model = build_model(name, num_classes=5, frames=frames, crop=crop, input="frames").train()
+    logits = model(clip_for(model, crop)).logits
+    assert not torch.allclose(logits.sum(dim=1), torch.ones(2), atol=1e-3)
+
+
+def test_smaller_slowfast_and_x3d_keep_the_architecture():
+    full = build_backbone("slowfast_r50", 5, 8, 64)
+    small = build_backbone("slowfast_r50", 5, 8, 64, depth=18, width=16)
+    count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
+    assert count(small) < count(full) / 20
+    assert type(small) is type(full) and len(small.blocks) == len(full.blocks)
+    x3d = build_backbone("x3d_xs", 5, 4, 64, width_factor=1.0, depth_factor=1.0)
+    assert count(x3d) < count(build_backbone("x3d_xs", 5, 4, 64)) / 2
+    with pytest.raises(ModelConfigError, match="depth 50 and width 64 only"):
+        build_backbone("slowfast_r50", 5, 8, 64, weights="kinetics", depth=18)
+    with pytest.raises(ModelConfigError, match="multiple of 8"):
+        build_backbone("slowfast_r50", 5, 8, 64, width=12)
+    with pytest.raises(ModelConfigError, match="width_factor 2.0"):
+        build_backbone("x3d_xs", 5, 4, 64, weights="kinetics", width_factor=1.0)

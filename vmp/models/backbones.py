@@ -92,15 +92,26 @@ def _replace_linear(module: nn.Module, attribute: str, num_classes: int) -> None
     setattr(module, attribute, nn.Linear(old.in_features, num_classes))
 
 
-def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
-    """SlowFast R50: the fast pathway sees ``frames`` frames, the slow one every 4th."""
+def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | None,
+                       depth: int = 50, width: int = 64) -> nn.Module:
+    """SlowFast: the fast pathway sees ``frames`` frames, the slow one every 4th.
+
+    The defaults are SlowFast R50 (Kinetics weights exist only for them); ``depth`` 18/50/101 and
+    ``width`` (the slow stem's channels; the fast pathway keeps 1/8 of every width) make the
+    smaller versions of the same architecture that the book trains on a CPU.
+    """
     with _quiet_pytorchvideo_import():
         from pytorchvideo.models.slowfast import create_slowfast
 
     if frames % SLOWFAST_ALPHA or crop % 32:
         raise ModelConfigError(f"slowfast_r50 needs frames divisible by {SLOWFAST_ALPHA} and a crop divisible by 32, got {frames} and {crop}")
+    if weights == "kinetics" and (depth, width) != (50, 64):
+        raise ModelConfigError(f"Kinetics weights exist for depth 50 and width 64 only, got depth {depth}, width {width}")
+    if width % 8:
+        raise ModelConfigError(f"slowfast width must be a multiple of 8 (the fast pathway has 1/8 of it), got {width}")
     pool = ((frames // SLOWFAST_ALPHA, crop // 32, crop // 32), (frames, crop // 32, crop // 32))
-    model = create_slowfast(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1), head_pool_kernel_sizes=pool,
+    model = create_slowfast(model_depth=depth, stem_dim_outs=(width, width // 8),
+                            slowfast_fusion_conv_kernel_size=(7, 1, 1), head_pool_kernel_sizes=pool,
                             model_num_class=400 if weights == "kinetics" else num_classes)
     if weights == "kinetics":
         model.load_state_dict(_fetch_state_dict(KINETICS_URLS["slowfast_r50"], "slowfast_r50"))
@@ -108,21 +119,28 @@ def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | 
     return model
 
 
-def _build_x3d(variant: str) -> Callable[[int, int, int, str | None], nn.Module]:
-    def build(num_classes: int, frames: int, crop: int, weights: str | None) -> nn.Module:
+def _build_x3d(variant: str) -> Callable[..., nn.Module]:
+    def build(num_classes: int, frames: int, crop: int, weights: str | None,
+              width_factor: float = 2.0, depth_factor: float = 2.2) -> nn.Module:
         with _quiet_pytorchvideo_import():
             from pytorchvideo.models.x3d import create_x3d
 
         if crop % 32:
             raise ModelConfigError(f"{variant} needs a crop divisible by 32, got {crop}")
-        model = create_x3d(input_clip_length=frames, input_crop_size=crop, depth_factor=2.2,
+        if weights == "kinetics" and (width_factor, depth_factor) != (2.0, 2.2):
+            raise ModelConfigError(f"Kinetics weights exist for width_factor 2.0 and depth_factor 2.2 only, got {width_factor} and {depth_factor}")
+        # head_activation=None: pytorchvideo's default puts a softmax after the head in training
+        # too, and cross-entropy on probabilities instead of logits barely trains.
+        model = create_x3d(input_clip_length=frames, input_crop_size=crop, width_factor=width_factor,
+                           depth_factor=depth_factor, head_activation=None,
                            model_num_class=400 if weights == "kinetics" else num_classes)
         if weights == "kinetics":
             model.load_state_dict(_fetch_state_dict(KINETICS_URLS[variant], variant))
             _replace_linear(model.blocks[-1], "proj", num_classes)
         return model
 
-    build.__doc__ = f"{variant.upper()} (pytorchvideo), pooling fitted to the clip."
+    build.__doc__ = (f"{variant.upper()} (pytorchvideo), pooling fitted to the clip; ``width_factor`` and "
+                     "``depth_factor`` below the defaults give smaller networks of the same design.")
     return build
 
 
