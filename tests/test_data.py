@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import vmp.data.io as video_io
+from vmp.data.datasets import ClipDataset, VideoSample
 from vmp.data import (
     ClipTransform, VideoFolder, VideoList, VideoReadError, clip_indices, read_frames, sample_video,
     three_crop, video_info, write_video,
@@ -220,6 +221,28 @@ def test_random_positions_change_with_epoch_but_reproduce(folder):
     assert first == [dataset.indices(i) for i in range(len(dataset))]
     dataset.set_epoch(1)
     assert first != [dataset.indices(i) for i in range(len(dataset))]
+
+
+def test_cache_decodes_each_video_once_and_changes_nothing(folder, monkeypatch):
+    import vmp.data.datasets as datasets
+
+    reads = []
+    real_read = datasets.read_frames
+    monkeypatch.setattr(datasets, "read_frames", lambda path, indices, backend=None: reads.append(path) or real_read(path, indices, backend))
+    plain = VideoFolder(folder, "train", frames=4, rate=2, seed=3)
+    cached = VideoFolder(folder, "train", frames=4, rate=2, seed=3, cache=True)
+    for epoch in range(2):
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for index in range(len(plain)):
+            expected, label = plain[index]
+            reads.clear()
+            clip, cached_label = cached[index]
+            assert torch.equal(clip, expected) and label == cached_label
+            assert reads == ([] if epoch else [cached.samples[index].path])
+    segment = VideoList.__new__(VideoList)  # a segment is cached by itself, in its own numbering
+    ClipDataset.__init__(segment, [VideoSample(plain.samples[0].path, 0, 4, 10)], ["jump"], frames=3, mode="center", cache=True)
+    assert decode_indices(segment[0][0]) == [5, 6, 7]
 
 
 def test_subset_is_deterministic_and_relabelled(folder):

@@ -46,6 +46,9 @@ class ClipDataset(Dataset):
             and list them in ``self.skipped`` with the reason (a warning reports the count).
         seed: base seed for random clip positions; item ``i`` of epoch ``e`` draws from seed + i + e*len.
         backend: ``"decord"`` or ``"pyav"`` to force a reader; by default decord, then PyAV.
+        cache: keep each video's (or segment's) decoded frames in memory after its first read, so
+            later epochs skip decoding. Clip positions and transforms are still drawn every time,
+            so results are the same as without it. For small data sets only: it holds every frame.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class ClipDataset(Dataset):
         on_error: str = "raise",
         seed: int = 0,
         backend: str | None = None,
+        cache: bool = False,
     ) -> None:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -67,6 +71,7 @@ class ClipDataset(Dataset):
         self.frames, self.rate, self.mode, self.temporal_views = frames, rate, mode, temporal_views
         self.transform, self.on_error, self.seed, self.backend = transform, on_error, seed, backend
         self.epoch = 0
+        self.cache: dict[VideoSample, torch.Tensor] | None = {} if cache else None
         self.skipped: list[tuple[Path, str]] = []
         self._frame_counts: dict[Path, int] = {}
         self.samples = list(samples)
@@ -114,7 +119,7 @@ class ClipDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         sample = self.samples[index]
         views = self.indices(index)
-        decoded = read_frames(sample.path, [i for view in views for i in view], self.backend)
+        decoded = self._read(sample, [i for view in views for i in view])
         clips = [decoded[v * self.frames : (v + 1) * self.frames] for v in range(len(views))]
         if self.transform is not None:
             clips = [self.transform(clip) for clip in clips]
@@ -125,6 +130,15 @@ class ClipDataset(Dataset):
         if stacked.dim() == 6:
             stacked = stacked.flatten(0, 1)
         return stacked, sample.label
+
+    def _read(self, sample: VideoSample, indices: list[int]) -> torch.Tensor:
+        """Frames ``indices`` of the sample's video, from the in-memory cache when it is on."""
+        if self.cache is None:
+            return read_frames(sample.path, indices, self.backend)
+        if sample not in self.cache:
+            offset = sample.start or 0
+            self.cache[sample] = read_frames(sample.path, range(offset, offset + self.frame_count(sample)), self.backend)
+        return self.cache[sample][[i - (sample.start or 0) for i in indices]]
 
     def subset(self, num_classes: int | None = None, per_class: int | None = None, seed: int = 0) -> ClipDataset:
         """K classes x N videos per class, chosen deterministically from ``seed``; labels become 0..K-1."""
