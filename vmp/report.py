@@ -1,0 +1,32 @@
+"""Summaries of repeated runs as tables: mean and spread over seeds, rendered as Markdown.
+
+The book's result tables are produced by these functions from the runs a chapter executes, so no
+number in them is typed by hand.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Sequence
+
+
+def mean_and_spread(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and the sample standard deviation (0 for a single value)."""
+    if not values:
+        raise ValueError("no values to summarise")
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def percent(value: float, spread: float | None = None) -> str:
+    """``0.3194`` -> ``"31.9%"``; with a spread, ``"31.9 ± 2.1%"``."""
+    return f"{100 * value:.1f}%" if spread is None else f"{100 * value:.1f} ± {100 * spread:.1f}%"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub/MyST Markdown table; every row must have one cell per header column."""
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            raise ValueError(f"row {number} has {len(row)} cells, the header has {len(header)}: {row}")
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
