@@ -27,7 +27,7 @@ unit: $(STAMP)
 
 notebooks: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	  $(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=1200 \
 	    --nbval-sanitize-with book/sanitize.cfg -p no:cacheprovider book; \
 	else echo "no notebooks yet"; fi
 
