@@ -196,3 +196,17 @@ def test_cli_eval_needs_only_the_split_it_evaluates(tmp_path, data):
                                 env=ENV, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout.split("confusion")[0])["count"] == 8
+
+
+def test_tqdm_disable_hides_progress_bars_in_notebooks_too(monkeypatch):
+    import tqdm.notebook
+
+    import vmp.train
+
+    monkeypatch.setattr(vmp.train, "tqdm", tqdm.notebook.tqdm)  # what tqdm.auto picks in a kernel
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert vmp.train.progress(range(3), "epoch").disable
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    bar = vmp.train.progress(range(3), "epoch")
+    assert not bar.disable
+    bar.close()

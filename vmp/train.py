@@ -151,13 +151,20 @@ def _all_reduce(values: torch.Tensor) -> torch.Tensor:
 # one epoch ----------------------------------------------------------------------------------------
 
 
+def progress(loader: DataLoader, description: str) -> tqdm:
+    """A progress bar over ``loader``; ``TQDM_DISABLE=1`` hides it, in notebooks too (tqdm's own
+    notebook bars ignore that variable, and executed chapters must not store them)."""
+    hidden = os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
+    return tqdm(loader, desc=description, leave=False, disable=hidden)
+
+
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, config: TrainConfig,
                     device: torch.device, scaler: torch.amp.GradScaler | None, description: str) -> dict:
     """One pass over ``loader``; returns mean loss, cross-entropy, TAV and top-1 over all ranks."""
     model.train()
     sums = torch.zeros(5, dtype=torch.float64)  # loss, ce, tav, correct, count
     autocast = torch.autocast(device.type, dtype=torch.float16) if scaler is not None else nullcontext()
-    for clips, labels in tqdm(loader, desc=description, leave=False):
+    for clips, labels in progress(loader, description):
         clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         with autocast:
             logits, attention = model(clips)
@@ -200,7 +207,7 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: i
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     extra = torch.zeros(2, dtype=torch.float64)  # top-5 correct, loss sum
-    for clips, labels in tqdm(loader, desc=description, leave=False):
+    for clips, labels in progress(loader, description):
         clips, labels = clips.to(device), labels.to(device)
         views = clips.shape[1] if clips.dim() == 6 else 1
         logits = inner(clips.flatten(0, 1) if views > 1 else clips).logits.float()
