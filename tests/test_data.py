@@ -240,6 +240,9 @@ def test_cache_decodes_each_video_once_and_changes_nothing(folder, monkeypatch):
             clip, cached_label = cached[index]
             assert torch.equal(clip, expected) and label == cached_label
             assert reads == ([] if epoch else [cached.samples[index].path])
+    reads.clear()
+    part = cached.subset(num_classes=2, per_class=2, seed=1)  # relabelled samples, same frames
+    assert [part[i][0].shape for i in range(len(part))] and reads == []
     segment = VideoList.__new__(VideoList)  # a segment is cached by itself, in its own numbering
     ClipDataset.__init__(segment, [VideoSample(plain.samples[0].path, 0, 4, 10)], ["jump"], frames=3, mode="center", cache=True)
     assert decode_indices(segment[0][0]) == [5, 6, 7]

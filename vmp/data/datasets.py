@@ -71,7 +71,8 @@ class ClipDataset(Dataset):
         self.frames, self.rate, self.mode, self.temporal_views = frames, rate, mode, temporal_views
         self.transform, self.on_error, self.seed, self.backend = transform, on_error, seed, backend
         self.epoch = 0
-        self.cache: dict[VideoSample, torch.Tensor] | None = {} if cache else None
+        # keyed by (path, start, end): the frames do not depend on the label, so subsets share them
+        self.cache: dict[tuple[Path, int | None, int | None], torch.Tensor] | None = {} if cache else None
         self.skipped: list[tuple[Path, str]] = []
         self._frame_counts: dict[Path, int] = {}
         self.samples = list(samples)
@@ -135,10 +136,10 @@ class ClipDataset(Dataset):
         """Frames ``indices`` of the sample's video, from the in-memory cache when it is on."""
         if self.cache is None:
             return read_frames(sample.path, indices, self.backend)
-        if sample not in self.cache:
-            offset = sample.start or 0
-            self.cache[sample] = read_frames(sample.path, range(offset, offset + self.frame_count(sample)), self.backend)
-        return self.cache[sample][[i - (sample.start or 0) for i in indices]]
+        key, offset = (sample.path, sample.start, sample.end), sample.start or 0
+        if key not in self.cache:
+            self.cache[key] = read_frames(sample.path, range(offset, offset + self.frame_count(sample)), self.backend)
+        return self.cache[key][[i - offset for i in indices]]
 
     def subset(self, num_classes: int | None = None, per_class: int | None = None, seed: int = 0) -> ClipDataset:
         """K classes x N videos per class, chosen deterministically from ``seed``; labels become 0..K-1."""
