@@ -90,3 +90,24 @@ def to_unit(clip: torch.Tensor, mean: Sequence[float] = (0.45,) * 3, std: Sequen
     mean_t = torch.tensor(mean).view(3, 1, 1, 1)
     std_t = torch.tensor(std).view(3, 1, 1, 1)
     return (clip.detach().cpu() * std_t + mean_t).clamp(0, 1).permute(1, 2, 3, 0)
+
+
+def learning_curves(histories: dict[str, Sequence[dict]], chance: float | None = None):
+    """Training cross-entropy and validation top-1 per epoch, one line per run (each a
+    :func:`vmp.train.fit` history), with chance level marked if given."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, history in histories.items():
+        epochs = [record["epoch"] for record in history]
+        axes[0].plot(epochs, [record["train_ce"] for record in history], "o-", ms=3, label=name)
+        axes[1].plot(epochs, [record["val_top1"] for record in history], "o-", ms=3, label=name)
+    if chance is not None:
+        axes[1].axhline(chance, color="gray", ls="--", lw=1, label="chance")
+    axes[0].set_title("training cross-entropy")
+    axes[1].set_title("validation top-1")
+    for axis in axes:
+        axis.set_xlabel("epoch")
+    axes[1].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
