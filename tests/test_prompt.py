@@ -95,7 +95,7 @@ def test_m_n_for_inverts_the_bounded_parametrisation():
     from vmp.prompt import m_n_for
 
     for slope, shift in ((9.5, -0.59), (20.0, 0.1), (50.0, 0.0)):
-        m, n = m_n_for(slope, shift)
+        m, n = m_n_for(slope, shift, learnable=slope < 50)
         layer = MotionPrompt(m=m, n=n)
         assert layer.slope.item() == pytest.approx(slope, rel=1e-5)
         assert layer.shift.item() == pytest.approx(shift, abs=1e-6)
@@ -103,6 +103,33 @@ def test_m_n_for_inverts_the_bounded_parametrisation():
         m_n_for(5.0, 0.0)
     with pytest.raises(ValueError, match="shift must be in"):
         m_n_for(20.0, 0.6)
+    with pytest.raises(ValueError, match="cusp of a\\(m\\) at m = 0.*learnable=False"):
+        m_n_for(50.0, 0.1)
+
+
+def _fit_slope(m: float, n: float, steps: int = 60) -> float:
+    """Fit a layer's attention to a gentler gate (slope 15) on a random clip; return its final slope."""
+    torch.manual_seed(0)
+    clip = torch.randn(2, 3, 5, 16, 16)
+    target = torch.sigmoid(15 * (MotionPrompt(m=0.0, n=0.0)(clip).attention.detach().logit() / 50 - 0.05))
+    layer = MotionPrompt(m=m, n=n)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.02)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(layer(clip).attention, target).backward()
+        optimizer.step()
+    return layer.slope.item()
+
+
+def test_a_layer_started_at_default_start_learns_its_slope_and_one_at_the_cusp_cannot():
+    from vmp.prompt import DEFAULT_START, m_n_for
+
+    m, n = m_n_for(*DEFAULT_START)
+    assert m != 0.0
+    learned = _fit_slope(m, n)
+    assert abs(learned - DEFAULT_START[0]) > 3 and abs(learned - 15) < abs(DEFAULT_START[0] - 15)
+    # the trap m_n_for refuses: at m = 0 autograd's gradient of |tanh m| is 0, so the slope never moves
+    assert _fit_slope(0.0, n) == 50.0
 
 
 def test_default_initialisation_is_normal_around_1e_minus_5():

@@ -12,7 +12,10 @@ from torch import nn
 
 from vmp.__main__ import main
 from vmp.data import VideoFolder, read_frames, video_info
-from vmp.data.synth import CLASSES, NO_DISTRACTORS, SynthConfig, generate, split_sizes, trajectory
+from vmp.data.synth import (
+    CLASSES, NO_DISTRACTORS, NUISANCE, SOURCE_CLASSES, Distractors, SynthConfig, clip_with_mask, generate, nuisance,
+    split_sizes, trajectory,
+)
 
 
 def digests(root):
@@ -45,6 +48,52 @@ def test_distractors_are_on_by_default_and_can_be_turned_off(tmp_path):
         frames = read_frames(path, range(6)).float()
         return (frames[1:] - frames[:-1]).abs().median().item()
     assert background_change(clean) < 1.0 < background_change(noisy)
+
+
+def test_nuisance_levels_are_named_and_light_is_the_historical_default(tmp_path):
+    assert nuisance("light") == Distractors() and nuisance("none") == NO_DISTRACTORS
+    with pytest.raises(ValueError, match="unknown nuisance level 'extreme'"):
+        nuisance("extreme")
+    main(["synth", "--out", str(tmp_path / "cli"), "--classes", "2", "--clips-per-class", "3", "--frames", "6",
+          "--size", "32", "--nuisance", "light"])
+    default = generate(tmp_path / "default", SynthConfig(classes=2, clips_per_class=3, frames=6, size=32))
+    assert digests(tmp_path / "cli") == digests(default)  # today's default, reproducible under its name
+    main(["synth", "--out", str(tmp_path / "heavy"), "--classes", "2", "--clips-per-class", "3", "--frames", "6",
+          "--size", "32", "--nuisance", "heavy"])
+    manifest = json.loads((tmp_path / "heavy" / "synth.json").read_text())
+    assert manifest["distractors"]["decoys"] == NUISANCE["heavy"].decoys > 0
+
+
+def _changes(level: str) -> tuple[float, float, float]:
+    """Mean |gray change| off the sprite, the fraction of it above 0.15, and the same fraction on the sprite."""
+    off_sum = off_big = on_big = 0.0
+    for number in range(6):
+        clip, mask = clip_with_mask(SynthConfig(frames=9, size=64, distractors=nuisance(level)), number % 6, number)
+        gray = torch.from_numpy(clip).float().div(255) @ torch.tensor([0.299, 0.587, 0.114])
+        change = gray.diff(dim=0).abs()
+        on = torch.from_numpy(mask[1:] > 0.5) | torch.from_numpy(mask[:-1] > 0.5)
+        off_sum += change[~on].mean().item() / 6
+        off_big += (change[~on] > 0.15).float().mean().item() / 6
+        on_big += (change[on] > 0.15).float().mean().item() / 6
+    return off_sum, off_big, on_big
+
+
+def test_heavy_nuisance_adds_small_changes_everywhere_that_a_threshold_removes():
+    light, heavy = _changes("light"), _changes("heavy")
+    assert heavy[0] > 1.5 * light[0], "heavy nuisance changes many more background pixels"
+    assert heavy[1] < 0.1 < heavy[2], "most nuisance changes are small, the sprite's are not"
+
+
+def test_the_source_task_has_its_own_coarse_classes(tmp_path):
+    config = SynthConfig(task="source", classes=8, clips_per_class=3, frames=6, size=32)
+    assert config.class_names == SOURCE_CLASSES and not set(SOURCE_CLASSES) & set(CLASSES)
+    manifest = json.loads((generate(tmp_path, config) / "synth.json").read_text())
+    assert manifest["classes"] == list(SOURCE_CLASSES)
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == sorted(SOURCE_CLASSES)
+    with pytest.raises(ValueError, match="task must be one of"):
+        SynthConfig(task="kinetics").class_names
+    with pytest.raises(ValueError, match="between 1 and 8 for the source task"):
+        generate(tmp_path, SynthConfig(task="source", classes=9))
 
 
 def test_fine_grained_pairs_differ_only_in_speed_or_timing():
@@ -96,9 +145,11 @@ def test_accuracy(train_x, train_y, test_x, test_y, epochs: int = 25) -> float:
 test_accuracy.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    root = generate(tmp_path_factory.mktemp("synth"), SynthConfig(seed=11, clips_per_class=CLIPS_PER_CLASS, frames=FRAMES, size=SIZE))
+@pytest.fixture(scope="module", params=["light", "heavy"])
+def clips(tmp_path_factory, request):
+    config = SynthConfig(seed=11, clips_per_class=CLIPS_PER_CLASS, frames=FRAMES, size=SIZE,
+                         distractors=nuisance(request.param))
+    root = generate(tmp_path_factory.mktemp("synth"), config)
 
     def load(split):
         dataset = VideoFolder(root, split, frames=FRAMES, mode="center")

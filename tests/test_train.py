@@ -147,10 +147,10 @@ def test_killed_mid_epoch_and_resumed_gives_the_same_history(tmp_path, data):
 
 
 def test_cli_prompt_init_sets_slope_and_shift(tmp_path, data):
-    run = cli_train(tmp_path / "init", data, 1, "--prompt-init", "50", "0.1", "--lr", "0", "--prompt-lr", "0")
+    run = cli_train(tmp_path / "init", data, 1, "--prompt-init", "40", "0.1", "--lr", "0", "--prompt-lr", "0")
     assert run.wait(timeout=300) == 0, run.stdout.read()
     record = json.loads((tmp_path / "init" / "history.json").read_text())[0]
-    assert record["slope"] == pytest.approx(50.0) and record["shift"] == pytest.approx(0.1, abs=1e-6)
+    assert record["slope"] == pytest.approx(40.0) and record["shift"] == pytest.approx(0.1, abs=1e-6)
 
 
 def test_two_process_gloo_run_matches_one_process(tmp_path, data):

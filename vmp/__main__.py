@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _synth(args: argparse.Namespace) -> None:
-    from vmp.data.synth import NO_DISTRACTORS, Distractors, SynthConfig, generate
+    from vmp.data.synth import SynthConfig, generate, nuisance
 
     config = SynthConfig(
         seed=args.seed,
@@ -17,12 +17,22 @@ def _synth(args: argparse.Namespace) -> None:
         clips_per_class=args.clips_per_class,
         frames=args.frames,
         size=args.size,
-        distractors=NO_DISTRACTORS if args.no_distractors else Distractors(),
+        distractors=nuisance("none" if args.no_distractors else args.nuisance),
+        task=args.task,
     )
     start = time.perf_counter()
     generate(args.out, config)
     clips = config.classes * config.clips_per_class
     print(f"wrote {clips} clips of {config.classes} classes to {args.out} in {time.perf_counter() - start:.1f} s")
+
+
+def _pretrain(args: argparse.Namespace) -> None:
+    from vmp.pretrain import RECIPES, pretrain_all
+
+    backbones = sorted(RECIPES) if args.backbone == ["all"] else args.backbone
+    start = time.perf_counter()
+    pretrain_all(backbones, args.data, args.out, args.epochs, args.work)
+    print(f"pretrained {', '.join(backbones)} in {time.perf_counter() - start:.0f} s; manifest in {Path(args.out) / 'manifest.json'}")
 
 
 def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout: str,
@@ -61,7 +71,10 @@ def _train(args: argparse.Namespace) -> None:
     val_set, test_set = (_held_out(data, split, frames + 1, args.rate, crop, spec.layout) for split in ("val", "test"))
     model_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
                   "input": "frames" if args.no_prompt else args.input}
-    prompt_init = m_n_for(*args.prompt_init) if args.prompt_init else None
+    try:
+        prompt_init = m_n_for(*args.prompt_init) if args.prompt_init else None
+    except ValueError as error:
+        raise SystemExit(f"--prompt-init: {error}") from error
     seed_everything(args.seed)  # the initial weights come from the seed too
     model = build_model(**model_args, weights=args.weights, prompt_init=prompt_init)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
@@ -104,12 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="write the motion-only synthetic benchmark as mp4 files")
     synth.add_argument("--out", required=True, help="output folder (root/{train,val,test}/<class>/<video>.mp4)")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--classes", type=int, default=12, help="the first K motion classes (at most 12)")
+    synth.add_argument("--classes", type=int, default=12, help="the first K classes (at most 12 motion, 8 source)")
     synth.add_argument("--clips-per-class", type=int, default=20, help="split 60/20/20 into train/val/test")
     synth.add_argument("--frames", type=int, default=17)
     synth.add_argument("--size", type=int, default=64, help="frame height and width in pixels")
-    synth.add_argument("--no-distractors", action="store_true", help="no sensor noise, flicker or camera shake")
+    synth.add_argument("--nuisance", choices=["none", "light", "heavy"], default="light",
+                       help="class-independent nuisance motion: none; light (noise, flicker, shake; the default); "
+                            "heavy (also flickering patches, shimmering texture, faint decoy sprites, more shake and noise)")
+    synth.add_argument("--no-distractors", action="store_true", help="the same as --nuisance none")
+    synth.add_argument("--task", choices=["motion", "source"], default="motion",
+                       help="motion: the motion-only target classes; source: the pretraining task")
     synth.set_defaults(run=_synth)
+
+    pretrain = commands.add_parser("pretrain", help="pretrain the book's backbones on the source task (frames input)")
+    pretrain.add_argument("--backbone", nargs="+", default=["all"],
+                          help="tiny3d, slowfast_r50, x3d_xs, timesformer, or all (default)")
+    pretrain.add_argument("--out", default="checkpoints", help="where the weights and manifest.json go")
+    pretrain.add_argument("--data", help="folder for the generated source task (default: a temporary one)")
+    pretrain.add_argument("--epochs", type=int, help="override every recipe's epochs (for quick checks)")
+    pretrain.add_argument("--work", default="runs/pretrain",
+                          help="training checkpoints after every epoch; a killed run resumes from them")
+    pretrain.set_defaults(run=_pretrain)
 
     train = commands.add_parser("train", help="train a backbone with (or without) the VMP layer")
     train.add_argument("--data", help="root/{train,val,test}/<class>/<video>; default: the synthetic benchmark, generated in OUT/synthetic")

@@ -2,29 +2,33 @@
 
 A profile says where the data come from and how large clips, models and schedules are:
 
-- ``"book"``: a CPU, the synthetic motion benchmark generated on the fly (its first 6 classes:
-  four directions, a faster "right" and go-stop, 60 clips each), 8+1 frames cropped to 64 pixels
-  from 80, random weights. The published pages and the tests run this one.
+- ``"book"``: a CPU, the synthetic motion benchmark with *heavy* nuisance motion (its first 8
+  classes, 50 clips each; chapters fine-tune on a ``subset`` of them), 8+1 frames cropped to 64
+  pixels from 80, the book's pretrained weights (:mod:`vmp.pretrain`), and a fine-tuning recipe per
+  backbone (:data:`FINETUNE`). The published pages and the tests run this one.
 - ``"full"``: a GPU (Colab), the UCF101 subset downloaded with :mod:`vmp.data.download`, Kinetics
   weights, the paper's schedule (SGD, lr 0.005, steps at epochs 11 and 14, 25 epochs).
 
-Chapters 7-10 switch between them by changing one name; everything else is the same code.
+Chapters 6-10 switch between them by changing one name; everything else is the same code.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from vmp.data import ClipTransform, VideoFolder
 from vmp.data.datasets import ClipDataset
-from vmp.data.synth import SynthConfig, generate
+from vmp.data.download import resolve_cache_dir
+from vmp.data.synth import SynthConfig, generate, nuisance
 from vmp.models import SPECS, build_model
 from vmp.models.adapter import PromptedModel
+from vmp.prompt import DEFAULT_START, m_n_for
 from vmp.train import TrainConfig, evaluate, fit, seed_everything
 
 
@@ -45,20 +49,34 @@ class Profile:
     flip: bool  # horizontal flips mirror motion: off when direction is the label
     weights: str | None  # None: random initialisation; "kinetics": pretrained backbones
     synthetic: SynthConfig | None  # the synthetic benchmark to generate, or None for the UCF101 subset
+    recipes: dict = field(default_factory=dict)  # backbone -> TrainConfig fields that differ from the above
 
-    def train_config(self, seed: int = 0, tav_weight: float = 0.0, **changes) -> TrainConfig:
-        """The :class:`~vmp.train.TrainConfig` of this profile, with any field changed."""
+    def train_config(self, seed: int = 0, tav_weight: float = 0.0, backbone: str | None = None,
+                     **changes) -> TrainConfig:
+        """The :class:`~vmp.train.TrainConfig` of this profile (and of ``backbone``'s recipe), with any field changed."""
         schedule = "step" if self.milestones else "cosine"
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
                              prompt_lr=self.prompt_lr, schedule=schedule, milestones=self.milestones,
                              tav_weight=tav_weight, seed=seed)
-        return dataclasses.replace(config, **changes)
+        return dataclasses.replace(config, **{**self.recipes.get(backbone, {}), **changes})
+
+
+#: Fine-tuning recipes of the book's pretrained backbones, chosen on the validation split by
+#: ``benchmarks/choose_recipes.py`` (its results: ``benchmarks/results/recipes.json``).
+FINETUNE = {
+    "tiny3d": {"lr": 1e-3, "warmup_epochs": 1, "clip_grad_norm": 1.0},
+    "slowfast_r50": {"lr": 1e-3, "warmup_epochs": 1, "clip_grad_norm": 1.0},
+    "x3d_xs": {"lr": 1e-3, "warmup_epochs": 1, "clip_grad_norm": 1.0},
+    "timesformer": {"lr": 3e-4, "warmup_epochs": 1, "clip_grad_norm": 1.0, "weight_decay": 0.05},
+}
 
 
 PROFILES = {
-    "book": Profile("book", frames=8, crop=64, short_side=80, epochs=12, batch_size=8, optimizer="adamw", lr=3e-3,
-                    prompt_lr=0.03, milestones=(), flip=False, weights=None,
-                    synthetic=SynthConfig(seed=0, classes=6, clips_per_class=60, frames=9, size=80)),
+    "book": Profile("book", frames=8, crop=64, short_side=80, epochs=8, batch_size=8, optimizer="adamw", lr=1e-3,
+                    prompt_lr=0.03, milestones=(), flip=False, weights="book",
+                    synthetic=SynthConfig(seed=0, classes=8, clips_per_class=50, frames=9, size=80,
+                                          distractors=nuisance("heavy")),
+                    recipes=FINETUNE),
     "full": Profile("full", frames=8, crop=224, short_side=256, epochs=25, batch_size=8, optimizer="sgd", lr=0.005,
                     prompt_lr=None, milestones=(11, 14), flip=True, weights="kinetics", synthetic=None),
 }
@@ -79,15 +97,38 @@ class Splits(NamedTuple):
     test: ClipDataset
     root: Path
 
+    def subset(self, num_classes: int | None = None, per_class: int | None = None, seed: int = 0) -> Splits:
+        """The same K classes in every split (chosen from ``seed``), N training clips of each; all
+        their validation and test clips."""
+        return Splits(self.train.subset(num_classes, per_class, seed), self.val.subset(num_classes, None, seed),
+                      self.test.subset(num_classes, None, seed), self.root)
+
+
+def generated(config: SynthConfig, root: str | os.PathLike | None = None) -> Path:
+    """The synthetic benchmark of ``config`` in ``root``, generated only if it is not there yet.
+
+    By default it goes to ``$VMP_DATA`` (else ``~/.cache/vmp``) under a name made from the
+    configuration, so chapters and tests that ask for the same benchmark share one copy.
+    """
+    key = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:12]
+    root = Path(root) if root is not None else resolve_cache_dir() / f"synthetic-{key}"
+    manifest = root / "synth.json"
+    if manifest.is_file() and json.loads(manifest.read_text()).get("key") == key:
+        return root
+    generate(root, config)
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "key": key}, indent=2) + "\n")
+    return root
+
 
 def load_splits(profile: Profile, layout: str = "BCTHW", root: str | os.PathLike | None = None) -> Splits:
     """The three splits of the profile's data, laid out for a backbone (``"BTCHW"`` for TimeSformer).
 
-    ``book`` generates the synthetic benchmark into ``root`` (a new temporary folder by default) and
-    keeps its decoded frames in memory; ``full`` downloads the UCF101 subset (needs a network).
+    ``book`` generates the synthetic benchmark into ``root`` (by default a cache folder shared by
+    every chapter, see :func:`generated`) and keeps its decoded frames in memory; ``full`` downloads
+    the UCF101 subset (needs a network).
     """
     if profile.synthetic is not None:
-        root = generate(Path(root or tempfile.mkdtemp(prefix="vmp-synthetic-")), profile.synthetic)
+        root = generated(profile.synthetic, root)
     else:
         from vmp.data.download import ucf101_subset
 
@@ -115,22 +156,35 @@ class Run(NamedTuple):
 
 def train_and_test(
     backbone: str, profile: Profile, splits: Splits, input: str = "vmp", seed: int = 0, tav_weight: float = 0.0,
-    prompt_init: tuple[float, float] | None = None, learn_prompt: bool = True, out: str | os.PathLike | None = None,
-    **backbone_options,
+    prompt_init: tuple[float, float] | str | None = None, learn_prompt: bool = True,
+    out: str | os.PathLike | None = None, train_changes: dict | None = None, **backbone_options,
 ) -> Run:
-    """Build ``backbone`` behind the input stage, train it with the profile's schedule, test it.
+    """Build ``backbone`` behind the input stage, train it with the profile's schedule and the
+    backbone's recipe (``train_changes`` override any of its fields), test it.
 
-    ``learn_prompt=False`` freezes the layer's slope and shift at their initial values. The seed
-    fixes the backbone's initial weights, the layer's draw of (m, n) and the batch order.
+    ``prompt_init`` is the layer's starting (m, n): by default :data:`vmp.prompt.DEFAULT_START`;
+    ``"paper"`` draws them from N(1e-5, 1) as the authors do. ``learn_prompt=False`` freezes the
+    layer's slope and shift. The seed fixes the new head's weights (and, without pretrained weights,
+    the backbone's), the paper's draw of (m, n) and the batch order.
     """
     if backbone not in SPECS:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(SPECS)}")
+    if prompt_init is None:
+        prompt_init = m_n_for(*DEFAULT_START)
     seed_everything(seed)
     model = build_model(backbone, len(splits.train.classes), profile.frames, profile.crop, input=input,
-                        weights=profile.weights, prompt_init=prompt_init, **backbone_options)
+                        weights=profile.weights, prompt_init=None if prompt_init == "paper" else prompt_init,
+                        **backbone_options)
     initial = None
     if model.prompt is not None:
         initial = (model.prompt.slope.item(), model.prompt.shift.item())
         model.prompt.requires_grad_(learn_prompt)
-    history = fit(model, splits.train, splits.val, profile.train_config(seed, tav_weight), out=out)
+    config = profile.train_config(seed, tav_weight, backbone, **(train_changes or {}))
+    history = fit(model, splits.train, splits.val, config, out=out)
     return Run(model, history, evaluate(model, splits.test), initial)
+
+
+def compare_inputs(backbone: str, profile: Profile, splits: Splits, inputs: tuple[str, ...] = ("frames", "difference", "vmp"),
+                   seed: int = 0, **options) -> dict[str, Run]:
+    """One :func:`train_and_test` run per input stage, all else equal: the chapters' comparison."""
+    return {input: train_and_test(backbone, profile, splits, input=input, seed=seed, **options) for input in inputs}

@@ -34,6 +34,10 @@ BT601_RGB = (0.299, 0.587, 0.114)
 SLOPE_RANGE = (5 / 0.55, 5 / 0.1)
 #: Bound of the shift ``b = 0.6 tanh n``.
 SHIFT_BOUND = 0.6
+#: The book's learnable starting point (slope, shift). Slope 50 is the cusp of ``a(m)`` at m = 0,
+#: where autograd gives m a zero gradient for ever; 30 is off it (m = 0.149, |da/dm| = 79), with
+#: room to move either way. The positive shift starts the layer ignoring small changes (noise).
+DEFAULT_START = (30.0, 0.1)
 
 
 class MotionPromptOutput(NamedTuple):
@@ -55,10 +59,21 @@ def shift_from_n(n: torch.Tensor) -> torch.Tensor:
     return SHIFT_BOUND * torch.tanh(n)
 
 
-def m_n_for(slope: float, shift: float) -> tuple[float, float]:
-    """The (m, n) that give an effective ``slope`` in (9.09, 50] and ``shift`` in (-0.6, 0.6)."""
+def m_n_for(slope: float, shift: float, learnable: bool = True) -> tuple[float, float]:
+    """The (m, n) that give an effective ``slope`` in (9.09, 50] and ``shift`` in (-0.6, 0.6).
+
+    Slope 50 means m = 0, the cusp of ``a(m)``: autograd's gradient there is 0, so a layer started
+    there never changes its slope. It is refused unless ``learnable=False`` (a frozen layer);
+    use :data:`DEFAULT_START` or any slope below 50 for a layer that learns.
+    """
     if not SLOPE_RANGE[0] < slope <= SLOPE_RANGE[1]:
         raise ValueError(f"slope must be in ({SLOPE_RANGE[0]:.3f}, {SLOPE_RANGE[1]}], got {slope}")
+    if learnable and slope == SLOPE_RANGE[1]:
+        raise ValueError(
+            f"slope {slope} is the cusp of a(m) at m = 0, where the slope's gradient is 0 and it would never "
+            f"move; start a learnable layer below it (DEFAULT_START = {DEFAULT_START}), or pass learnable=False "
+            "for a frozen layer"
+        )
     if not -SHIFT_BOUND < shift < SHIFT_BOUND:
         raise ValueError(f"shift must be in (-{SHIFT_BOUND}, {SHIFT_BOUND}), got {shift}")
     return math.atanh((5 / slope - 0.1) / 0.45), math.atanh(shift / SHIFT_BOUND)

@@ -34,3 +34,20 @@ def authors_motion_prompt(
         tav = torch.sum((attention[:, 1:] - attention[:, :-1]).pow(2)) / (height * width * (frames_in - 2) * batch)
     prompts = repeated * frames[:, 1:]
     return prompts.permute(["BTCHW".index(axis) for axis in layout]), attention, tav
+
+
+#: The (m, n) listed for each lambda on the authors' project page (FineGym, uneven bar; file
+#: ``static/html/lambda_FineGym.html`` of q1xiangchen.github.io/motion-prompts). The page gives
+#: the values without saying in words how they were obtained; the book presents them as the page's.
+AUTHORS_FINEGYM_M_N = {
+    0.0: (1.69, -0.26), 0.1: (1.80, -0.26), 0.5: (0.86, -2.13), 1.0: (1.02, -2.32), 1.5: (1.10, -2.45),
+    2.0: (1.01, -2.60), 2.5: (1.06, -2.67), 5.0: (1.30, -2.94), 10.0: (1.28, -3.27),
+}
+
+
+def authors_slope_shift() -> dict[float, tuple[float, float]]:
+    """:data:`AUTHORS_FINEGYM_M_N` as effective (slope, shift) per lambda, by the paper's formulas."""
+    from vmp.prompt import shift_from_n, slope_from_m
+
+    return {lam: (slope_from_m(torch.tensor(m)).item(), shift_from_n(torch.tensor(n)).item())
+            for lam, (m, n) in AUTHORS_FINEGYM_M_N.items()}

@@ -30,3 +30,18 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def seed_table(runs: Sequence[dict], inputs: Sequence[str], baseline: str = "frames") -> str:
+    """A Markdown table of test top-1 per input over seeds: each seed's value, mean ± sd, and the
+    mean paired difference to ``baseline`` (same seed), from run records with ``input``, ``seed``
+    and ``test_top1`` (as ``benchmarks/finetune.py`` writes them)."""
+    by_input = {name: {r["seed"]: r["test_top1"] for r in runs if r["input"] == name} for name in inputs}
+    rows = []
+    for name in inputs:
+        seeds = sorted(by_input[name])
+        values = [by_input[name][s] for s in seeds]
+        paired = [by_input[name][s] - by_input[baseline][s] for s in seeds if s in by_input[baseline]]
+        gap = "" if name == baseline else f"{100 * statistics.fmean(paired):+.1f} points"
+        rows.append([name, ", ".join(percent(v) for v in values), percent(*mean_and_spread(values)), gap])
+    return markdown_table(["input", "test top-1 per seed", "mean ± sd", f"paired gain over {baseline}"], rows)

@@ -111,3 +111,52 @@ def learning_curves(histories: dict[str, Sequence[dict]], chance: float | None =
     axes[1].legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def layer_trajectories(runs: dict[str, tuple[Sequence[float], Sequence[float]]],
+                       reference: dict[float, tuple[float, float]] | None = None):
+    """The layer's slope and shift per epoch (epoch 0: the start), one line per run; ``reference``
+    (lambda -> (slope, shift), e.g. the authors' published values) is drawn as dotted levels."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, (slopes, shifts) in runs.items():
+        axes[0].plot(range(len(slopes)), slopes, "o-", ms=3, label=name)
+        axes[1].plot(range(len(shifts)), shifts, "o-", ms=3, label=name)
+    if reference:
+        for index, (lam, (slope, shift)) in enumerate(sorted(reference.items())):
+            label = "authors' page (FineGym)" if index == 0 else None
+            axes[0].axhline(slope, color="gray", ls=":", lw=0.8, label=label)
+            axes[1].axhline(shift, color="gray", ls=":", lw=0.8, label=label)
+    axes[0].set(title="slope a", xlabel="epoch", ylim=(5, 52))
+    axes[1].set(title="shift b", xlabel="epoch", ylim=(-0.62, 0.62))
+    axes[1].axhline(0, color="black", lw=0.6)
+    axes[1].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Module, after: torch.nn.Module,
+                           titles: Sequence[str], frame: int = 4, layout: str = "BCTHW"):
+    """For each clip (T+1 normalised frames in ``layout``): frame ``frame``, and the attention map
+    the layer gives it before and after training (two :class:`vmp.MotionPrompt` layers), with colorbars."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(3, len(clips), figsize=(2.3 * len(clips), 6.4), squeeze=False)
+    for column, (clip, title) in enumerate(zip(clips, titles)):
+        batch = clip.unsqueeze(0)
+        with torch.no_grad():
+            maps = [layer(batch).attention[0, frame - 1] for layer in (before, after)]
+        canonical = batch.permute(0, 2, 1, 3, 4) if layout == "BTCHW" else batch
+        axes[0][column].imshow(to_unit(canonical[0])[frame].numpy())
+        axes[0][column].set_title(title, fontsize=9)
+        for row, attention in enumerate(maps, start=1):
+            image = axes[row][column].imshow(attention.numpy(), cmap="magma", vmin=0, vmax=1)
+            figure.colorbar(image, ax=axes[row][column], fraction=0.046, pad=0.04)
+    for row, label in enumerate((f"frame {frame}", "attention, start", "attention, fine-tuned")):
+        axes[row][0].set_ylabel(label, fontsize=9)
+    for axis in axes.flat:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.tight_layout()
+    return figure

@@ -5,8 +5,17 @@ background (a colour field or a crop of real footage), starting position and ori
 drawn independently of the class; positions wrap around the frame edges, so where the sprite is
 in any single frame is uniform for every class. Only the trajectory (direction, speed, rotation,
 path, timing) tells classes apart, and some pairs differ only in speed or timing, in the spirit
-of fine-grained data sets such as FineGym. Distractors that a motion layer should learn to ignore
-are on by default: sensor noise, global flicker and camera shake.
+of fine-grained data sets such as FineGym.
+
+Nuisance motion comes at three named levels (:data:`NUISANCE`): ``"none"``; ``"light"`` (the
+default: mild sensor noise, global flicker and camera shake); ``"heavy"``, which adds what a
+threshold and a temporal-smoothness term should suppress and plain frame differences keep: strong
+sensor noise, locally flickering patches, shimmering texture regions, faint decoy sprites moving
+at random, and stronger camera shake over textured backgrounds. All of it is class-independent.
+
+A second task, ``task="source"``, is the book's stand-in for Kinetics: 8 coarse motion classes
+(disjoint from the target's names) whose sprites usually carry their class's shape and colour, so
+a network fed plain frames can learn it, as a frames-fed network learns Kinetics.
 
 Written as real mp4 files in ``root/{train,val,test}/<class>/<video>.mp4``; deterministic from the seed.
 """
@@ -33,24 +42,69 @@ CLASSES = (
     "right", "left", "up", "down", "right-fast", "go-stop",
     "stop-go", "spin-cw", "spin-ccw", "orbit-cw", "orbit-ccw", "zigzag",
 )
+#: The pretraining task's classes: coarser than the target's (a slide is any of right, left,
+#: right-fast, go-stop...) and none of its names. Directions and senses are drawn per clip.
+SOURCE_CLASSES = ("slide-h", "slide-v", "diagonal", "spin", "orbit", "wobble", "bounce", "still")
+#: Each source class's usual look: a shape index (disc, square, triangle, cross) and a colour.
+SOURCE_LOOKS = (
+    (0, (0.9, 0.2, 0.2)), (1, (0.2, 0.8, 0.2)), (2, (0.2, 0.3, 0.9)), (3, (0.9, 0.9, 0.2)),
+    (0, (0.9, 0.3, 0.9)), (1, (0.2, 0.9, 0.9)), (2, (1.0, 0.6, 0.1)), (3, (0.6, 0.6, 0.6)),
+)
+TASKS = ("motion", "source")
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
 @dataclass(frozen=True)
 class Distractors:
-    """Nuisances drawn independently per frame, in 8-bit pixel units.
+    """Class-independent nuisances, drawn independently per clip and frame.
 
-    noise_std: Gaussian sensor noise (standard deviation, of 255).
+    noise_std: Gaussian sensor noise (standard deviation, in 8-bit units of 255).
     flicker: global brightness gain drawn uniformly from ``1 +- flicker`` each frame.
     shake: camera shake, a whole-frame shift drawn uniformly from ``+- shake`` pixels each frame.
+    patches, patch_flicker: rectangles whose brightness gain is drawn from ``1 +- patch_flicker``
+        each frame, independently of the rest of the frame (a flickering light, a screen).
+    shimmers, shimmer_amplitude: rectangles of fine stripes (amplitude in 8-bit units) whose phase
+        jumps at random every frame (water, leaves): small changes everywhere in the region.
+    decoys, decoy_opacity: faint sprites (blended at this opacity) wandering in random directions.
+    textured: always a crop of real footage as background (never a smooth colour field).
+    background_contrast: the background's contrast about its mean (1: as filmed), so shake moves
+        texture that is fainter than the sprite, as a blurred or dim background is.
+    background_level: if set, the background's mean is moved to this level (0..1).
+    sprite_floor: the sprite's colours are drawn from [floor, 1] per channel (0: any colour), so the
+        actor stands out from a dim background as a lit actor does; nuisance stays fainter than it.
     """
 
     noise_std: float = 4.0
     flicker: float = 0.04
     shake: float = 1.0
+    patches: int = 0
+    patch_flicker: float = 0.0
+    shimmers: int = 0
+    shimmer_amplitude: float = 0.0
+    decoys: int = 0
+    decoy_opacity: float = 0.0
+    textured: bool = False
+    background_contrast: float = 1.0
+    background_level: float | None = None
+    sprite_floor: float = 0.0
 
 
 NO_DISTRACTORS = Distractors(0.0, 0.0, 0.0)
+#: The named nuisance levels; ``"light"`` is the benchmark's historical default, unchanged.
+NUISANCE = {
+    "none": NO_DISTRACTORS,
+    "light": Distractors(),
+    "heavy": Distractors(noise_std=12.0, flicker=0.06, shake=1.5, patches=3, patch_flicker=0.15, shimmers=3,
+                         shimmer_amplitude=10.0, decoys=4, decoy_opacity=0.2, textured=True,
+                         background_contrast=0.5, background_level=0.3, sprite_floor=0.6),
+}
+
+
+def nuisance(level: str) -> Distractors:
+    """The :class:`Distractors` of a named level: ``"none"``, ``"light"`` or ``"heavy"``."""
+    if level not in NUISANCE:
+        raise ValueError(f"unknown nuisance level {level!r}; choose one of {sorted(NUISANCE)}")
+    return NUISANCE[level]
 
 
 @dataclass(frozen=True)
@@ -65,6 +119,15 @@ class SynthConfig:
     fps: int = 25
     distractors: Distractors = Distractors()
     footage_backgrounds: bool = True
+    task: str = "motion"  # or "source", the pretraining task
+    look_cue: float = 0.75  # source task: how often a sprite wears its class's look
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The names of this task's classes, in label order."""
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        return (CLASSES if self.task == "motion" else SOURCE_CLASSES)[: self.classes]
 
 
 def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,12 +155,35 @@ def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarra
     return np.stack([dx, dy], axis=1), spin.get(name, zero)
 
 
-def _sprite(rng: np.random.Generator, size: int) -> torch.Tensor:
-    """An RGBA sprite (4, size, size) centred in its canvas: a textured shape of random look."""
+def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A source-task class's displacement and rotation, its direction, sense and speed drawn from ``rng``."""
+    if name not in SOURCE_CLASSES:
+        raise ValueError(f"unknown source class {name!r}; classes are {SOURCE_CLASSES}")
+    t = np.arange(frames, dtype=np.float64)
+    speed = size / 40 * rng.uniform(0.75, 2.0)
+    sign = rng.choice((-1.0, 1.0))
+    zero = np.zeros(frames)
+    swing = size / 8 * (2 * np.abs((t / 6) % 2 - 1) - 1)  # a triangle wave, back and forth
+    diagonal = rng.choice((-1.0, 1.0), 2)
+    shift = {
+        "slide-h": (sign * speed * t, zero),
+        "slide-v": (zero, sign * speed * t),
+        "diagonal": (diagonal[0] * speed * t, diagonal[1] * speed * t),
+        "orbit": (size / 6 * np.cos(t * 0.35) - size / 6, sign * size / 6 * np.sin(t * 0.35)),
+        "bounce": (swing * sign, swing * diagonal[0] * rng.uniform(0, 1)),
+    }
+    spin = {"spin": sign * 0.25 * t, "wobble": 0.6 * np.sin(t * 0.8 + rng.uniform(0, 2 * math.pi))}
+    dx, dy = shift.get(name, (zero, zero))
+    return np.stack([dx, dy], axis=1), spin.get(name, zero)
+
+
+def _sprite(rng: np.random.Generator, size: int, look: tuple[int, tuple] | None = None, floor: float = 0.0) -> torch.Tensor:
+    """An RGBA sprite (4, size, size) centred in its canvas: a textured shape of random look (colours
+    drawn from [floor, 1]), or of the given ``(shape, colour)`` look (the stripes' second colour stays random)."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     u, v = (x - size / 2 + 0.5) / size, (y - size / 2 + 0.5) / size
     radius = rng.uniform(0.12, 0.2)
-    shape = rng.integers(4)
+    shape = rng.integers(4) if look is None else look[0]
     if shape == 0:  # disc
         alpha = np.hypot(u, v) < radius
     elif shape == 1:  # square
@@ -108,7 +194,9 @@ def _sprite(rng: np.random.Generator, size: int) -> torch.Tensor:
         alpha = (np.minimum(abs(u), abs(v)) < radius * 0.35) & (np.maximum(abs(u), abs(v)) < radius)
     angle, frequency = rng.uniform(0, math.pi), rng.uniform(12, 30)
     stripes = 0.5 + 0.5 * np.sign(np.sin(frequency * (u * math.cos(angle) + v * math.sin(angle))))
-    first, second = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+    first, second = rng.uniform(floor, 1, 3), rng.uniform(floor, 1, 3)
+    if look is not None:
+        first = np.asarray(look[1])
     rgb = first[:, None, None] * stripes + second[:, None, None] * (1 - stripes)
     return torch.from_numpy(np.concatenate([rgb, alpha[None].astype(np.float64)])).float()
 
@@ -132,8 +220,9 @@ class _Backgrounds:
                 scale = 2 * size / short
                 self.stills += list(F.interpolate(frames, scale_factor=scale, mode="area"))
 
-    def draw(self, rng: np.random.Generator) -> torch.Tensor:
-        if self.stills and rng.uniform() < 0.5:
+    def draw(self, rng: np.random.Generator, textured: bool = False) -> torch.Tensor:
+        """A crop of footage (always, if ``textured`` and there is footage; else half the time) or a colour field."""
+        if self.stills and (textured or rng.uniform() < 0.5):
             still = self.stills[rng.integers(len(self.stills))]
             top = rng.integers(still.shape[1] - self.size + 1)
             left = rng.integers(still.shape[2] - self.size + 1)
@@ -170,17 +259,60 @@ def _warp(image: torch.Tensor, shift: np.ndarray, angle: np.ndarray, wrap: bool)
     return F.grid_sample(image.expand(frames, -1, -1, -1), grid, align_corners=False, padding_mode=padding)
 
 
+def _random_box(rng: np.random.Generator, size: int) -> tuple[slice, slice]:
+    """A random rectangle, a quarter to a half of the frame on each side."""
+    height, width = rng.integers(size // 4, size // 2 + 1, 2)
+    top, left = rng.integers(0, size - height + 1), rng.integers(0, size - width + 1)
+    return slice(top, top + height), slice(left, left + width)
+
+
+def _add_local_nuisance(video: torch.Tensor, nuisance: Distractors, rng: np.random.Generator,
+                        size: int, shake: np.ndarray) -> torch.Tensor:
+    """Decoys, flickering patches and shimmering regions on ``video`` (T, 3, H, W) in [0, 1]."""
+    frames = video.shape[0]
+    for _ in range(nuisance.decoys):
+        steps = rng.normal(0, size / 40, (frames, 2)).cumsum(axis=0) + rng.normal(0, size / 30, 2) * np.arange(frames)[:, None]
+        decoy = _warp(_sprite(rng, size, floor=nuisance.sprite_floor), rng.uniform(0, size, 2) + steps + shake,
+                      rng.uniform(0, 2 * math.pi) + rng.normal(0, 0.1, frames).cumsum(), wrap=True)
+        alpha = decoy[:, 3:] * nuisance.decoy_opacity
+        video = video * (1 - alpha) + decoy[:, :3] * alpha
+    for _ in range(nuisance.patches):
+        rows, cols = _random_box(rng, size)
+        gain = torch.from_numpy(1 + rng.uniform(-nuisance.patch_flicker, nuisance.patch_flicker, frames)).float()
+        video[:, :, rows, cols] *= gain[:, None, None, None]
+    for _ in range(nuisance.shimmers):
+        rows, cols = _random_box(rng, size)
+        y, x = np.mgrid[rows, cols].astype(np.float64)
+        angle, frequency = rng.uniform(0, math.pi), rng.uniform(0.8, 1.6)
+        phase = rng.uniform(0, 2 * math.pi, frames)[:, None, None]
+        waves = np.sin(frequency * (x * math.cos(angle) + y * math.sin(angle)) + phase)
+        video[:, :, rows, cols] += torch.from_numpy(waves * nuisance.shimmer_amplitude / 255).float()[:, None]
+    return video
+
+
 def render(config: SynthConfig, label: int, rng: np.random.Generator, backgrounds: _Backgrounds) -> tuple[np.ndarray, np.ndarray]:
     """One clip of class ``label``: ``uint8 (frames, size, size, 3)`` and the sprite's coverage
     ``float (frames, size, size)`` in [0, 1], the ground truth of where the object is."""
     size, frames, nuisance = config.size, config.frames, config.distractors
-    moves, spins = trajectory(CLASSES[label], frames, size)
+    name = config.class_names[label]
+    look = None
+    if config.task == "source":
+        moves, spins = source_trajectory(name, frames, size, rng)
+        look = SOURCE_LOOKS[label] if rng.uniform() < config.look_cue else None
+    else:
+        moves, spins = trajectory(name, frames, size)
     start = rng.uniform(0, size, 2)
     orientation = rng.uniform(0, 2 * math.pi)
     shake = rng.uniform(-nuisance.shake, nuisance.shake, (frames, 2)) if nuisance.shake else np.zeros((frames, 2))
-    sprite = _warp(_sprite(rng, size), start + moves + shake, orientation + spins, wrap=True)
-    background = _warp(backgrounds.draw(rng), shake, np.zeros(frames), wrap=False)
+    sprite = _warp(_sprite(rng, size, look, nuisance.sprite_floor), start + moves + shake, orientation + spins, wrap=True)
+    still = backgrounds.draw(rng, nuisance.textured)
+    if nuisance.background_contrast != 1.0 or nuisance.background_level is not None:
+        level = still.mean() if nuisance.background_level is None else nuisance.background_level
+        still = level + nuisance.background_contrast * (still - still.mean())
+    background = _warp(still, shake, np.zeros(frames), wrap=False)
     alpha = sprite[:, 3:]
+    if nuisance.decoys or nuisance.patches or nuisance.shimmers:  # behind the sprite, in the scene
+        background = _add_local_nuisance(background, nuisance, rng, size, shake)
     video = background * (1 - alpha) + sprite[:, :3] * alpha
     gain = 1 + rng.uniform(-nuisance.flicker, nuisance.flicker, frames) if nuisance.flicker else np.ones(frames)
     video = video * torch.from_numpy(gain).float()[:, None, None, None] * 255
@@ -217,21 +349,24 @@ def split_sizes(clips_per_class: int) -> dict[str, int]:
 
 def generate(root: str | Path, config: SynthConfig = SynthConfig()) -> Path:
     """Write the benchmark under ``root`` and a ``synth.json`` describing it; returns ``root``."""
-    if not 1 <= config.classes <= len(CLASSES):
-        raise ValueError(f"classes must be between 1 and {len(CLASSES)}, got {config.classes}")
+    count = len(SOURCE_CLASSES if config.task == "source" else CLASSES)
+    config.class_names  # raises for an unknown task
+    if not 1 <= config.classes <= count:
+        raise ValueError(f"classes must be between 1 and {count} for the {config.task} task, got {config.classes}")
     if config.frames < 3 or config.size < 16 or config.size % 2:
         raise ValueError(f"need frames >= 3 and an even size >= 16, got {config.frames} and {config.size}")
     root = Path(root)
     backgrounds = _Backgrounds(config.size, config.footage_backgrounds)
     sizes = split_sizes(config.clips_per_class)
-    for label in range(config.classes):
+    names = config.class_names
+    for label, name in enumerate(names):
         number = 0
-        for split, count in sizes.items():
-            for _ in range(count):
+        for split, amount in sizes.items():
+            for _ in range(amount):
                 rng = np.random.default_rng([config.seed, label, number])
                 clip = render_clip(config, label, rng, backgrounds)
-                write_video(root / split / CLASSES[label] / f"{CLASSES[label]}_{number:04d}.mp4", clip, config.fps)
+                write_video(root / split / name / f"{name}_{number:04d}.mp4", clip, config.fps)
                 number += 1
-    manifest = {**asdict(config), "num_classes": config.classes, "classes": list(CLASSES[: config.classes]), "splits": sizes}
+    manifest = {**asdict(config), "num_classes": config.classes, "classes": list(names), "splits": sizes}
     (root / "synth.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return root

@@ -4,7 +4,9 @@ All three take the same T+1 frames, so a comparison differs only in the stage:
 
 - ``"vmp"``: :class:`vmp.MotionPrompt`, T prompts ``A_t * F_t`` and the attention for the TAV term;
 - ``"frames"``: the baseline, frames 1..T as they are;
-- ``"difference"``: the fixed ablation, ``F_t - F_{t-1}`` per channel, no parameters.
+- ``"difference"``: the fixed ablation, ``F_t - F_{t-1}`` per channel, no parameters;
+- ``"gated"``: those differences kept only where the gray change ``|D_t|`` exceeds a fixed,
+  hand-picked threshold ``gate`` (in [0, 1] pixel units): a hard, symmetric, frozen attention.
 
 For SlowFast the stage's T frames feed the fast pathway and every 4th of them the slow one.
 """
@@ -18,9 +20,9 @@ from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
 from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone
-from vmp.prompt import MotionPrompt
+from vmp.prompt import BT601_RGB, MotionPrompt
 
-INPUTS = ("vmp", "frames", "difference")
+INPUTS = ("vmp", "frames", "difference", "gated")
 
 
 class ModelOutput(NamedTuple):
@@ -52,6 +54,7 @@ class PromptedModel(nn.Module):
         std: Sequence[float] = (0.225, 0.225, 0.225),
         channels: str = "RGB",
         prompt_init: tuple[float, float] | None = None,
+        gate: float = 0.1,
     ) -> None:
         super().__init__()
         if input not in INPUTS:
@@ -60,13 +63,21 @@ class PromptedModel(nn.Module):
         self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
         m, n = prompt_init if prompt_init is not None else (None, None)
         self.prompt = MotionPrompt(layout, mean, std, channels, m, n) if input == "vmp" else None
+        weights = BT601_RGB if channels == "RGB" else BT601_RGB[::-1]
+        self.luma_per_unit = [w * s for w, s in zip(weights, std)]  # gray change per unit of input
+        self.gate = gate
 
     def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The T frames the backbone sees, and the attention maps if any."""
         if self.prompt is not None:
             return self.prompt(clip)
         frames = to_canonical(clip, self.layout)
-        shown = frames[:, :, 1:] if self.input == "frames" else frames[:, :, 1:] - frames[:, :, :-1]
+        if self.input == "frames":
+            return from_canonical(frames[:, :, 1:], self.layout), None
+        shown = frames[:, :, 1:] - frames[:, :, :-1]
+        if self.input == "gated":
+            gray = sum(weight * shown[:, channel] for channel, weight in enumerate(self.luma_per_unit))
+            shown = shown * (gray.abs() > self.gate).unsqueeze(1)
         return from_canonical(shown, self.layout), None
 
     def forward(self, clip: torch.Tensor) -> ModelOutput:
@@ -92,18 +103,28 @@ def with_motion_prompt(
 
 def build_model(
     name: str, num_classes: int, frames: int | None = None, crop: int | None = None, input: str = "vmp",
-    weights: str | None = None, prompt_init: tuple[float, float] | None = None, **backbone_options,
+    weights: str | None = None, prompt_init: tuple[float, float] | None = None, gate: float | None = None,
+    **backbone_options,
 ) -> PromptedModel:
     """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
 
     ``frames`` is T, what the backbone sees; the model takes T+1. Defaults are the backbone's
     standard clip and crop. ``prompt_init`` fixes the layer's initial (m, n) (see
     :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does.
+    ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.pretrain`), checked against
+    its manifest, with a new head; ``backbone_options`` may then be left out.
     """
     if name not in SPECS:
         raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
     spec = SPECS[name]
     frames, crop = frames or spec.frames, crop or spec.crop
-    backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
+    if weights == "book":
+        from vmp.pretrain import book_checkpoint, load_book_weights
+
+        path, backbone_options = book_checkpoint(name, frames, crop, backbone_options)
+        backbone = build_backbone(name, num_classes, frames, crop, None, **backbone_options)
+        load_book_weights(backbone, path)
+    else:
+        backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
     return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
-                         prompt_init=prompt_init)
+                         prompt_init=prompt_init, **({"gate": gate} if gate is not None else {}))

@@ -1,0 +1,200 @@
+"""The book's pretrained backbones: trained once on the source task, shipped under ``checkpoints/``.
+
+The paper fine-tunes Kinetics models; a CPU cannot train those, so the book makes its own small
+stand-in. Each backbone (a small SlowFast, X3D, TimeSformer and Tiny3D, each its own architecture)
+learns the synthetic *source* task (:data:`vmp.data.synth.SOURCE_CLASSES`: 8 coarse motion
+classes whose sprites usually wear their class's look) from plain frames, never through a motion
+prompt, exactly as a Kinetics model never saw one. ``python -m vmp pretrain`` does it all and
+writes, per backbone, the backbone's weights without its classification head (float16) and an entry
+of ``checkpoints/manifest.json``. ``build_model(..., weights="book")`` loads them back, checking
+the file's SHA-256, the clip length and crop, and the model's configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vmp.checkpoint import atomic_write_bytes, atomic_write_json
+from vmp.data.synth import SynthConfig, nuisance
+
+#: Where the book's checkpoints live: ``checkpoints/`` beside the package (the repository root),
+#: or ``$VMP_CHECKPOINTS``.
+CHECKPOINTS = Path(os.environ.get("VMP_CHECKPOINTS") or Path(__file__).resolve().parent.parent / "checkpoints")
+#: The clip every book checkpoint is built for: T = 8 frames (9 with the layer) at a 64-pixel crop.
+FRAMES, CROP, SHORT_SIDE = 8, 64, 80
+#: The source task: 8 classes x 400 clips (240 for training), light nuisance, its own seed.
+SOURCE = SynthConfig(seed=1000, task="source", classes=8, clips_per_class=400, frames=FRAMES + 1,
+                     size=SHORT_SIDE, distractors=nuisance("light"))
+
+
+class BookWeightsError(ValueError):
+    """A book checkpoint that is unknown, missing, altered, or built for another clip or model."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one backbone is built and pretrained on the source task."""
+
+    model_args: dict = field(default_factory=dict)
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    epochs: int = 15
+    warmup_epochs: int = 1
+    weight_decay: float = 1e-4
+    clip_grad_norm: float | None = 1.0
+    batch_size: int = 16
+
+
+#: The book's small configurations and their pretraining recipes.
+RECIPES = {
+    "tiny3d": Recipe(),
+    "slowfast_r50": Recipe({"depth": 18, "width": 16}),
+    "x3d_xs": Recipe({"width_factor": 1.0, "depth_factor": 1.0}),
+    "timesformer": Recipe({"patch_size": 8, "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3,
+                           "intermediate_size": 768}, lr=5e-4, warmup_epochs=2, weight_decay=0.05),
+}
+
+
+def classifier_prefix(model: nn.Module) -> str:
+    """The state-dict prefix of a backbone's classification head: its last ``nn.Linear``."""
+    linears = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no linear classification head")
+    return linears[-1] + "."
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory: str | os.PathLike = CHECKPOINTS) -> dict[str, dict]:
+    """``manifest.json``'s entries by backbone name (empty if there is none yet)."""
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        return {}
+    return {entry["backbone"]: entry for entry in json.loads(path.read_text())["checkpoints"]}
+
+
+def book_checkpoint(backbone: str, frames: int, crop: int, model_args: dict,
+                    directory: str | os.PathLike | None = None) -> tuple[Path, dict]:
+    """The verified checkpoint file for ``backbone`` and the model arguments it was built with.
+
+    ``model_args`` left empty take the checkpoint's; given ones must equal them. Raises
+    :class:`BookWeightsError` naming what is wrong and what to pass instead.
+    """
+    directory = Path(directory or os.environ.get("VMP_CHECKPOINTS") or CHECKPOINTS)
+    entries = read_manifest(directory)
+    if backbone not in entries:
+        raise BookWeightsError(f"no book checkpoint for {backbone!r} in {directory / 'manifest.json'}; "
+                               f"there are {sorted(entries)} (python -m vmp pretrain writes them)")
+    entry = entries[backbone]
+    if (frames, crop) != (entry["frames"], entry["crop"]):
+        raise BookWeightsError(f"the book's {backbone} checkpoint is built for frames={entry['frames']}, "
+                               f"crop={entry['crop']}, not frames={frames}, crop={crop}: pass those")
+    if model_args and model_args != entry["model_args"]:
+        raise BookWeightsError(f"the book's {backbone} checkpoint has model arguments {entry['model_args']}, "
+                               f"not {model_args}: pass those, or none")
+    path = directory / entry["file"]
+    if not path.is_file():
+        raise BookWeightsError(f"{directory / 'manifest.json'} lists {entry['file']} for {backbone}, but {path} is missing")
+    if sha256_of(path) != entry["sha256"]:
+        raise BookWeightsError(f"{path} does not match the SHA-256 in {directory / 'manifest.json'}: "
+                               "the file was altered or damaged; restore it (git checkout) or pretrain again")
+    return path, entry["model_args"]
+
+
+def load_book_weights(model: nn.Module, path: str | os.PathLike) -> None:
+    """Load a headless book checkpoint into a freshly built backbone; its new head stays as built."""
+    from vmp.checkpoint import read_torch_file
+
+    state = read_torch_file(path)
+    head = classifier_prefix(model)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not key.startswith(head) for key in missing):
+        raise BookWeightsError(f"checkpoint {path} does not fit this backbone: missing "
+                               f"{[k for k in missing if not k.startswith(head)][:5]}, unexpected {unexpected[:5]}")
+
+
+def pretrain(backbone: str, data: str | os.PathLike, out: str | os.PathLike = CHECKPOINTS, seed: int = 0,
+             epochs: int | None = None, work: str | os.PathLike | None = None) -> dict:
+    """Pretrain one backbone on the source task in ``data`` from frames; write its checkpoint
+    (float16, head removed) and its training history under ``out``; return its manifest entry.
+
+    With ``work``, a full training checkpoint is kept in ``work/<backbone>`` after every epoch and
+    a killed run resumes from it.
+    """
+    from vmp.experiment import Profile, load_splits
+    from vmp.models import build_model
+    from vmp.train import TrainConfig, evaluate, fit, seed_everything
+
+    recipe = RECIPES[backbone]
+    profile = Profile("source", frames=FRAMES, crop=CROP, short_side=SHORT_SIDE, epochs=epochs or recipe.epochs,
+                      batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr, prompt_lr=None,
+                      milestones=(), flip=False, weights=None, synthetic=SOURCE)
+    from vmp.models import SPECS
+
+    splits = load_splits(profile, SPECS[backbone].layout, root=data)
+    seed_everything(seed)
+    model = build_model(backbone, len(splits.train.classes), FRAMES, CROP, input="frames", **recipe.model_args)
+    config = TrainConfig(epochs=profile.epochs, batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr,
+                         weight_decay=recipe.weight_decay, warmup_epochs=recipe.warmup_epochs,
+                         clip_grad_norm=recipe.clip_grad_norm, seed=seed)
+    run = Path(work) / backbone if work is not None else None
+    resume = run is not None and (run / "checkpoint.pt").is_file()
+    start = time.perf_counter()
+    history = fit(model, splits.train, splits.val, config, out=run, resume=resume)
+    seconds = time.perf_counter() - start
+    test = evaluate(model, splits.test)
+    head = classifier_prefix(model.backbone)
+    state = {key: value.half() if value.is_floating_point() else value
+             for key, value in model.backbone.state_dict().items() if not key.startswith(head)}
+    out = Path(out)
+    file = f"{backbone}_source.pt"
+    atomic_write_bytes(out / file, lambda handle: torch.save(state, handle))
+    atomic_write_json(out / f"{backbone}_history.json", history)
+    entry = {"backbone": backbone, "file": file, "sha256": sha256_of(out / file), "frames": FRAMES, "crop": CROP,
+             "model_args": recipe.model_args, "source_top1": round(test["top1"], 4),
+             "recipe": {**{k: v for k, v in asdict(recipe).items() if k != "model_args"}, "epochs": profile.epochs,
+                        "seed": seed, "input": "frames", "schedule": "cosine"},
+             "source_val_top1": round(history[-1]["val_top1"], 4), "train_seconds": round(seconds, 1)}
+    write_manifest_entry(out, entry)
+    return entry
+
+
+def write_manifest_entry(out: str | os.PathLike, entry: dict) -> None:
+    """Add or replace one backbone's entry in ``out/manifest.json`` (written atomically)."""
+    out = Path(out)
+    entries = read_manifest(out)
+    entries[entry["backbone"]] = entry
+    manifest = {"source": {**asdict(SOURCE), "classes": list(SOURCE.class_names)},
+                "checkpoints": [entries[name] for name in sorted(entries)]}
+    atomic_write_json(out / "manifest.json", manifest)
+
+
+def pretrain_all(backbones: list[str], data: str | os.PathLike | None = None, out: str | os.PathLike = CHECKPOINTS,
+                 epochs: int | None = None, work: str | os.PathLike | None = None) -> list[dict]:
+    """Generate the source task once (in ``data``, a temporary folder by default) and pretrain each
+    backbone (resumable through ``work``, see :func:`pretrain`)."""
+    unknown = sorted(set(backbones) - set(RECIPES))
+    if unknown:
+        raise ValueError(f"no pretraining recipe for {unknown}; choose from {sorted(RECIPES)}")
+    data = Path(data or tempfile.mkdtemp(prefix="vmp-source-"))
+    entries = []
+    for backbone in backbones:
+        entry = pretrain(backbone, data, out, epochs=epochs, work=work)
+        print(f"{backbone}: source test top-1 {entry['source_top1']:.3f} in {entry['train_seconds']:.0f} s", flush=True)
+        entries.append(entry)
+    return entries
