@@ -30,7 +30,7 @@ def clip_for(model: PromptedModel, crop: int, batch: int = 2) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-@pytest.mark.parametrize("input", ["vmp", "frames", "difference"])
+@pytest.mark.parametrize("input", ["vmp", "frames", "difference", "gated"])
 def test_every_backbone_with_every_input_stage(name, input):
     frames, crop = SMALL[name]
     model = build_model(name, num_classes=5, frames=frames, crop=crop, input=input)
@@ -39,8 +39,21 @@ def test_every_backbone_with_every_input_stage(name, input):
     assert (attention is not None) == (input == "vmp")
     if attention is not None:
         assert attention.shape == (2, frames, crop, crop)
-    expected = {"vmp": 2, "frames": 0, "difference": 0}[input]
+    expected = {"vmp": 2, "frames": 0, "difference": 0, "gated": 0}[input]
     assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in model.backbone.parameters()) == expected
+
+
+def test_the_gated_stage_keeps_differences_only_where_the_gray_change_passes_the_gate():
+    model = build_model("tiny3d", 3, 2, 16, input="gated", gate=0.1)
+    frames = torch.zeros(1, 3, 3, 16, 16)
+    frames[:, :, 1, :2] = 0.05 / 0.225   # a change of 0.05 in every channel (gray 0.05): below the gate
+    frames[:, :, 2, 8:] = 0.5 / 0.225    # a change of 0.5: above it
+    shown, attention = model.stage(frames)
+    expected = frames[:, :, 1:] - frames[:, :, :-1]
+    expected[:, :, 0, :2] = 0
+    expected[:, :, 1, :2] = 0
+    assert attention is None and torch.allclose(shown, expected)
+    assert shown[:, :, 1, 8:].abs().min() > 2
 
 
 def test_prompt_init_sets_the_layers_starting_point():
