@@ -15,3 +15,18 @@ def test_learning_curves_draw_one_line_per_run_and_chance():
     assert list(accuracy.lines[1].get_ydata()) == [0.2, 0.4] and list(accuracy.lines[2].get_ydata()) == [0.25, 0.25]
     assert [text.get_text() for text in accuracy.get_legend().get_texts()] == ["frames", "VMP", "chance"]
     assert len(learning_curves({"frames": history}).axes[1].lines) == 1
+
+
+def test_layer_trajectories_and_attention_before_after():
+    import torch
+
+    from vmp import MotionPrompt
+    from vmp.viz import attention_before_after, layer_trajectories
+
+    figure = layer_trajectories({"VMP": ([30.0, 25.0, 20.0], [0.1, 0.12, 0.11])}, {0.0: (11.0, -0.15)})
+    slope_axis, shift_axis = figure.axes
+    assert list(slope_axis.lines[0].get_ydata()) == [30.0, 25.0, 20.0] and len(slope_axis.lines) == 2  # run + reference
+    clips = [torch.randn(3, 9, 16, 16), torch.randn(3, 9, 16, 16)]
+    figure = attention_before_after(clips, MotionPrompt(m=0.1, n=0.1), MotionPrompt(m=0.5, n=-0.2), ["a", "b"])
+    assert len([axis for axis in figure.axes if axis.images]) == 2 * 3  # 3 rows x 2 clips
+    assert len(figure.axes) == 2 * 3 + 4  # and a colorbar beside each of the 4 attention maps
