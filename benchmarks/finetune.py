@@ -15,11 +15,11 @@ Every run (validation and test top-1, the layer's slope and shift per epoch, sec
 ``benchmarks/results/finetune.json``; chapters 6-9 read it, and ``vmp.experiment.FINETUNE`` must
 hold the chosen recipes (a test checks it). The book's results came from
 
-    python benchmarks/finetune.py --backbone tiny3d slowfast_r50 x3d_xs --threads 1
-    python benchmarks/finetune.py --backbone timesformer --select-inputs difference --threads 1
+    python benchmarks/finetune.py --backbone tiny3d slowfast_r50 --threads 1
+    python benchmarks/finetune.py --backbone x3d_xs timesformer --select-inputs difference --threads 1
 
-(TimeSformer's learning rate chosen on the difference input alone, to save time), about 40
-minutes for all four on a 2-core CPU.
+(X3D's and TimeSformer's learning rates chosen on the difference input alone, to save time),
+about 45 minutes for all four on a 2-core CPU.
 """
 
 from __future__ import annotations
