@@ -66,8 +66,6 @@ class Profile:
 FINETUNE = {
     "tiny3d": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
     "slowfast_r50": {"lr": 3e-3, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-    "x3d_xs": {"lr": 1e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-    "timesformer": {"lr": 3e-4, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0, "weight_decay": 0.05},
 }
 
 
