@@ -26,8 +26,8 @@ def tiny_book(tmp_path_factory):
 def test_profiles_say_what_they_run():
     book, full = get_profile("book"), get_profile("full")
     assert book.weights == "book" and book.synthetic.distractors == vmp.data.synth.nuisance("heavy") and not book.flip
-    assert book.train_config(backbone="timesformer").lr == experiment.FINETUNE["timesformer"]["lr"]
-    assert book.train_config(backbone="timesformer", lr=0.5).lr == 0.5
+    assert book.train_config(backbone="slowfast_r50").lr == experiment.FINETUNE["slowfast_r50"]["lr"]
+    assert book.train_config(backbone="slowfast_r50", lr=0.5).lr == 0.5
     assert full.weights == "kinetics" and full.synthetic is None
     config = full.train_config(seed=3, tav_weight=0.5)
     assert (config.optimizer, config.lr, config.schedule, tuple(config.milestones)) == ("sgd", 0.005, "step", (11, 14))

@@ -69,7 +69,8 @@ def test_bad_book_checkpoints_are_named(pretrained, tmp_path):
         book_checkpoint("tiny3d", FRAMES, CROP, {"width": 32}, pretrained)
     copy = tmp_path / "copy"
     shutil.copytree(pretrained, copy)
-    (copy / "tiny3d_source.pt").write_bytes((copy / "tiny3d_source.pt").read_bytes()[:-1] + b"\0")
+    data = (copy / "tiny3d_source.pt").read_bytes()
+    (copy / "tiny3d_source.pt").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit flipped
     with pytest.raises(BookWeightsError, match=r"tiny3d_source.pt does not match the SHA-256"):
         book_checkpoint("tiny3d", FRAMES, CROP, {}, copy)
     (copy / "tiny3d_source.pt").unlink()
