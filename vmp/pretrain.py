@@ -12,7 +12,6 @@ the file's SHA-256, the clip length and crop, and the model's configuration.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from vmp.checkpoint import atomic_write_bytes, atomic_write_json
+from vmp.data.download import sha256_of
 from vmp.data.synth import SynthConfig, nuisance
 
 #: Where the book's checkpoints live: ``checkpoints/`` beside the package (the repository root),
@@ -70,14 +70,6 @@ def classifier_prefix(model: nn.Module) -> str:
     if not linears:
         raise ValueError(f"{type(model).__name__} has no linear classification head")
     return linears[-1] + "."
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(directory: str | os.PathLike = CHECKPOINTS) -> dict[str, dict]:
@@ -137,15 +129,13 @@ def pretrain(backbone: str, data: str | os.PathLike, out: str | os.PathLike = CH
     a killed run resumes from it.
     """
     from vmp.experiment import Profile, load_splits
-    from vmp.models import build_model
+    from vmp.models import SPECS, build_model
     from vmp.train import TrainConfig, evaluate, fit, seed_everything
 
     recipe = RECIPES[backbone]
     profile = Profile("source", frames=FRAMES, crop=CROP, short_side=SHORT_SIDE, epochs=epochs or recipe.epochs,
                       batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr, prompt_lr=None,
                       milestones=(), flip=False, weights=None, synthetic=SOURCE)
-    from vmp.models import SPECS
-
     splits = load_splits(profile, SPECS[backbone].layout, root=data)
     seed_everything(seed)
     model = build_model(backbone, len(splits.train.classes), FRAMES, CROP, input="frames", **recipe.model_args)
