@@ -79,6 +79,13 @@ def m_n_for(slope: float, shift: float, learnable: bool = True) -> tuple[float, 
     return math.atanh((5 / slope - 0.1) / 0.45), math.atanh(shift / SHIFT_BOUND)
 
 
+def luma_per_unit(std: Sequence[float], channels: str = "RGB") -> tuple[float, float, float]:
+    """Gray-level change per unit of normalised input, per channel: ``w_c * std_c`` (BT.601 weights
+    in the clip's channel order); the mean cancels in a difference."""
+    weights = BT601_RGB if channels == "RGB" else BT601_RGB[::-1]
+    return tuple(w * s for w, s in zip(weights, std))  # type: ignore[return-value]
+
+
 def _check_triple(name: str, values: Sequence[float]) -> tuple[float, float, float]:
     """Three per-channel floats, or a ValueError naming the argument."""
     triple = tuple(float(v) for v in values)
@@ -116,9 +123,7 @@ class MotionPrompt(nn.Module):
         if channels not in ("RGB", "BGR"):
             raise ValueError(f"channels must be 'RGB' or 'BGR', got {channels!r}")
         self.channels = channels
-        weights = BT601_RGB if channels == "RGB" else BT601_RGB[::-1]
-        # Gray-level change per unit of normalised input, per channel: w_c * std_c.
-        self.luma_per_unit = tuple(w * s for w, s in zip(weights, self.std))
+        self.luma_per_unit = luma_per_unit(self.std, channels)
         self.m = nn.Parameter(self._initial(m))
         self.n = nn.Parameter(self._initial(n))
 

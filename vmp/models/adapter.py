@@ -20,7 +20,7 @@ from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
 from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone
-from vmp.prompt import BT601_RGB, MotionPrompt
+from vmp.prompt import MotionPrompt, luma_per_unit
 
 INPUTS = ("vmp", "frames", "difference", "gated")
 
@@ -63,8 +63,7 @@ class PromptedModel(nn.Module):
         self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
         m, n = prompt_init if prompt_init is not None else (None, None)
         self.prompt = MotionPrompt(layout, mean, std, channels, m, n) if input == "vmp" else None
-        weights = BT601_RGB if channels == "RGB" else BT601_RGB[::-1]
-        self.luma_per_unit = [w * s for w, s in zip(weights, std)]  # gray change per unit of input
+        self.luma_per_unit = luma_per_unit(std, channels)  # gray change per unit of input
         self.gate = gate
 
     def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
