@@ -1,7 +1,8 @@
 """Speed and memory of vmp.MotionPrompt against the authors' formulation and the memory floor.
 
 Run: ``python benchmarks/bench_motion_prompt.py [--repeats 15] [--no-compile]``.
-Every contender runs once per round, in turn, so machine noise hits them alike; the script
+The four power-normalisation attention functions (``MotionPrompt(function=...)``, plain autograd)
+are measured beside the sigmoid in the same rounds. Every contender runs once per round, in turn, so machine noise hits them alike; the script
 prints the median time of each and the ratios the project's goals are stated in.
 
 glibc's malloc decides per allocation whether to map fresh pages, and that decision drifts with
@@ -24,6 +25,7 @@ from typing import Callable
 import torch
 
 from vmp import MotionPrompt, temporal_attention_variation
+from vmp.attention import PN_FUNCTIONS
 from vmp.profiling import peak_allocated_bytes
 from vmp.reference import authors_motion_prompt
 
@@ -59,6 +61,17 @@ def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: in
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def _inference(layer: MotionPrompt, clip: torch.Tensor):
+    with torch.no_grad():
+        return layer(clip)
+
+
+def _training_step(layer: MotionPrompt, clip: torch.Tensor, upstream: torch.Tensor, one: torch.Tensor) -> None:
+    """Backward through the prompts and the TAV term, as a training step does."""
+    prompts, attention = layer(clip)
+    torch.autograd.backward([prompts, temporal_attention_variation(attention)], [upstream, one])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -79,8 +92,7 @@ def main() -> None:
     prompt_bytes = upstream.numel() * upstream.element_size()
 
     def ours_forward():
-        with torch.no_grad():
-            return layer(clip)
+        return _inference(layer, clip)
 
     def authors_forward():
         with torch.no_grad():
@@ -93,8 +105,7 @@ def main() -> None:
     # A training step's share: backward through the prompts and the TAV term (which the
     # authors' forward computes itself whenever gradients are on).
     def ours_backward():
-        prompts, attention = layer(clip)
-        torch.autograd.backward([prompts, temporal_attention_variation(attention)], [upstream, one])
+        _training_step(layer, clip, upstream, one)
 
     def authors_backward():
         prompts, _, tav = authors_motion_prompt(clip, m, n)
@@ -112,6 +123,10 @@ def main() -> None:
         "authors fwd+bwd": authors_backward,
         "floor fwd+bwd": floor_backward,
     }
+    pn_layers = {name: MotionPrompt(function=name) for name in PN_FUNCTIONS}
+    for name, pn_layer in pn_layers.items():
+        contenders[f"{name} fwd"] = lambda pn_layer=pn_layer: _inference(pn_layer, clip)
+        contenders[f"{name} fwd+bwd"] = lambda pn_layer=pn_layer: _training_step(pn_layer, clip, upstream, one)
     if not args.no_compile:
         compiled = torch.compile(layer)
 
@@ -143,13 +158,21 @@ def main() -> None:
         print(f"  compiled / floor, forward         {medians['compiled fwd'] / medians['floor fwd']:5.2f}x")
         print(f"  compiled / floor, forward+backward {medians['compiled fwd+bwd'] / medians['floor fwd+bwd']:5.2f}x")
 
+    print("power normalisations against the sigmoid and the floor (forward | forward+backward)")
+    for name in pn_layers:
+        print(f"  {name:8s} / sigmoid {medians[f'{name} fwd'] / medians['ours fwd']:5.2f}x | "
+              f"{medians[f'{name} fwd+bwd'] / medians['ours fwd+bwd']:5.2f}x    / floor "
+              f"{medians[f'{name} fwd'] / medians['floor fwd']:5.2f}x | {medians[f'{name} fwd+bwd'] / medians['floor fwd+bwd']:5.2f}x")
+
     returned_bytes = prompt_bytes * 4 // 3  # prompts (3 channels) + attention (1 channel)
     print("extra peak memory of one forward pass (outputs and autograd's saved tensors included),")
     print(f"  in units of what the layer returns, prompts + attention ({returned_bytes / 2**20:.0f} MiB) [goal <= 1.5]")
     for name, fn in (("ours, inference", ours_forward), ("ours, training", lambda: layer(clip)),
                      ("authors, inference", authors_forward),
                      ("authors, training", lambda: authors_motion_prompt(clip, m, n)),
-                     ("floor (copy)", floor_forward)):
+                     ("floor (copy)", floor_forward),
+                     *((f"{name}, inference", lambda pn_layer=pn_layer: _inference(pn_layer, clip)) for name, pn_layer in pn_layers.items()),
+                     *((f"{name}, training", lambda pn_layer=pn_layer: pn_layer(clip)) for name, pn_layer in pn_layers.items())):
         peak, result = peak_allocated_bytes(fn)
         del result
         print(f"  {name:20s} {peak / returned_bytes:5.2f}x   ({peak / prompt_bytes:4.2f}x the prompts alone)")

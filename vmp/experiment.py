@@ -144,38 +144,41 @@ def load_splits(profile: Profile, layout: str = "BCTHW", root: str | os.PathLike
 
 
 class Run(NamedTuple):
-    """One training run: the model, its history, its test metrics, and the layer's (slope, shift) at start."""
+    """One training run: the model, its history, its test metrics, and the layer's parameters at
+    start: (slope, shift) for the sigmoid, (γ or η,) for a PN function."""
 
     model: PromptedModel
     history: list[dict]
     test: dict
-    initial: tuple[float, float] | None
+    initial: tuple[float, ...] | None
 
 
 def train_and_test(
     backbone: str, profile: Profile, splits: Splits, input: str = "vmp", seed: int = 0, tav_weight: float = 0.0,
     prompt_init: tuple[float, float] | str | None = None, learn_prompt: bool = True,
-    out: str | os.PathLike | None = None, train_changes: dict | None = None, **backbone_options,
+    out: str | os.PathLike | None = None, train_changes: dict | None = None, prompt_function: str = "sigmoid",
+    **backbone_options,
 ) -> Run:
     """Build ``backbone`` behind the input stage, train it with the profile's schedule and the
     backbone's recipe (``train_changes`` override any of its fields), test it.
 
     ``prompt_init`` is the layer's starting (m, n): by default :data:`vmp.prompt.DEFAULT_START`;
     ``"paper"`` draws them from N(1e-5, 1) as the authors do. ``learn_prompt=False`` freezes the
-    layer's slope and shift. The seed fixes the new head's weights (and, without pretrained weights,
+    layer's slope and shift. ``prompt_function`` swaps the sigmoid for a power normalisation
+    (:mod:`vmp.attention`, started at its ``start`` value). The seed fixes the new head's weights (and, without pretrained weights,
     the backbone's), the paper's draw of (m, n) and the batch order.
     """
     if backbone not in SPECS:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(SPECS)}")
-    if prompt_init is None:
+    if prompt_init is None and prompt_function == "sigmoid":
         prompt_init = m_n_for(*DEFAULT_START)
     seed_everything(seed)
     model = build_model(backbone, len(splits.train.classes), profile.frames, profile.crop, input=input,
                         weights=profile.weights, prompt_init=None if prompt_init == "paper" else prompt_init,
-                        **backbone_options)
+                        prompt_function=prompt_function, **backbone_options)
     initial = None
     if model.prompt is not None:
-        initial = (model.prompt.slope.item(), model.prompt.shift.item())
+        initial = tuple(model.prompt.learned().values())
         model.prompt.requires_grad_(learn_prompt)
     config = profile.train_config(seed, tav_weight, backbone, **(train_changes or {}))
     history = fit(model, splits.train, splits.val, config, out=out)

@@ -24,6 +24,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
+from vmp.attention import FUNCTIONS, PowerNormalisation
 from vmp.layout import check_layout, from_canonical, to_canonical
 
 #: ITU-R BT.601 luma weights for R, G, B.
@@ -103,6 +104,10 @@ class MotionPrompt(nn.Module):
         channels: ``"RGB"`` or ``"BGR"``, the order the grayscale weights are applied in.
         m, n: initial values of the two learnable scalars; by default drawn from N(1e-5, 1)
             with torch's global generator, as the authors do.
+        function: the attention function, ``"sigmoid"`` (the paper's, the default) or one of the
+            power normalisations of :mod:`vmp.attention` (``"gamma"``, ``"maxexp"``, ``"sigme"``,
+            ``"asinhe"``), which act on ``|D_t|`` with one learnable parameter instead of m and n.
+        parameter: that PN function's initial parameter value (its ``start`` if None).
     """
 
     def __init__(
@@ -113,6 +118,8 @@ class MotionPrompt(nn.Module):
         channels: str = "RGB",
         m: float | None = None,
         n: float | None = None,
+        function: str = "sigmoid",
+        parameter: float | None = None,
     ) -> None:
         super().__init__()
         self.layout = check_layout(layout)
@@ -124,8 +131,18 @@ class MotionPrompt(nn.Module):
             raise ValueError(f"channels must be 'RGB' or 'BGR', got {channels!r}")
         self.channels = channels
         self.luma_per_unit = luma_per_unit(self.std, channels)
-        self.m = nn.Parameter(self._initial(m))
-        self.n = nn.Parameter(self._initial(n))
+        if function not in FUNCTIONS:
+            raise ValueError(f"function must be one of {FUNCTIONS}, got {function!r}")
+        self.function = function
+        if function == "sigmoid":
+            if parameter is not None:
+                raise ValueError("the sigmoid takes m and n, not parameter (that is for the PN functions)")
+            self.m = nn.Parameter(self._initial(m))
+            self.n = nn.Parameter(self._initial(n))
+        else:
+            if m is not None or n is not None:
+                raise ValueError(f"{function} has one parameter (pass parameter=...), not the sigmoid's m and n")
+            self.power_normalisation = PowerNormalisation(function, parameter)
 
     @staticmethod
     def _initial(value: float | None) -> torch.Tensor:
@@ -134,15 +151,28 @@ class MotionPrompt(nn.Module):
             return torch.tensor(float(value))
         return torch.randn(()) + 1e-5
 
+    def _sigmoid_only(self, what: str) -> None:
+        if self.function != "sigmoid":
+            raise TypeError(f"a {self.function} layer has no {what} (only the sigmoid has); "
+                                 f"read its parameter with .learned()")
+
     @property
     def slope(self) -> torch.Tensor:
         """The effective slope ``a`` (a tensor, differentiable with respect to ``m``)."""
+        self._sigmoid_only("slope")
         return slope_from_m(self.m)
 
     @property
     def shift(self) -> torch.Tensor:
         """The effective shift ``b`` (a tensor, differentiable with respect to ``n``)."""
+        self._sigmoid_only("shift")
         return shift_from_n(self.n)
+
+    def learned(self) -> dict[str, float]:
+        """The layer's effective parameters by name: slope and shift, or the PN function's γ or η."""
+        if self.function == "sigmoid":
+            return {"slope": self.slope.item(), "shift": self.shift.item()}
+        return {self.power_normalisation.spec.parameter: self.power_normalisation.value.item()}
 
     def check_clip(self, clip: torch.Tensor) -> None:
         """Raise ``ValueError`` naming the problem if ``clip`` cannot be prompted."""
@@ -173,14 +203,27 @@ class MotionPrompt(nn.Module):
         """Prompt a clip of T+1 frames; returns T prompts (input layout) and T attention maps."""
         self.check_clip(clip)
         frames = to_canonical(clip, self.layout)
-        prompts, attention = _PromptFunction.apply(frames, self.slope, self.shift, self.luma_per_unit)
+        if self.function == "sigmoid":
+            prompts, attention = _PromptFunction.apply(frames, self.slope, self.shift, self.luma_per_unit)
+        else:
+            attention = self.power_normalisation(gray_differences(frames, self.luma_per_unit))
+            prompts = frames[:, :, 1:] * over_channels(attention)
         return MotionPromptOutput(from_canonical(prompts, self.layout), attention)
 
     def extra_repr(self) -> str:
-        return (
-            f"layout={self.layout!r}, channels={self.channels!r}, "
-            f"slope={self.slope.item():.3f}, shift={self.shift.item():.3f}"
-        )
+        learned = ", ".join(f"{name}={value:.3f}" for name, value in self.learned().items())
+        return f"layout={self.layout!r}, channels={self.channels!r}, function={self.function!r}, {learned}"
+
+
+def luma(frames: torch.Tensor, luma_weights: Sequence[float]) -> torch.Tensor:
+    """``sum_c w_c x_c`` of a ``BCTHW`` tensor, ``(B, T, H, W)``: with :func:`luma_per_unit`'s weights,
+    the gray change in [0, 1] pixel units of a difference of normalised frames."""
+    return sum(weight * frames[:, channel] for channel, weight in enumerate(luma_weights))
+
+
+def gray_differences(frames: torch.Tensor, luma_weights: Sequence[float]) -> torch.Tensor:
+    """``D_t = G_t - G_{t-1}`` in [0, 1] pixel units, ``(B, T, H, W)``, from a normalised ``BCTHW`` clip."""
+    return luma(frames[:, :, 1:] - frames[:, :, :-1], luma_weights)
 
 
 def luma_in_first_channel_units(frames: torch.Tensor, weights: tuple[float, float, float]) -> torch.Tensor:

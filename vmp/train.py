@@ -125,11 +125,11 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 
 def prompt_parameters(model: nn.Module) -> dict:
-    """The layer's effective slope and shift (NaN without a layer), for the history."""
+    """The layer's effective slope and shift (NaN without a sigmoid layer) and, for a PN function,
+    its parameter: for the history."""
     prompt = getattr(_unwrap(model), "prompt", None)
-    if prompt is None:
-        return {"slope": float("nan"), "shift": float("nan")}
-    return {"slope": prompt.slope.item(), "shift": prompt.shift.item()}
+    values = {"slope": float("nan"), "shift": float("nan")}
+    return {**values, **prompt.learned()} if prompt is not None else values
 
 
 def _distributed_loader(dataset: Dataset, batch: int, workers: int, shuffle: bool = False, seed: int = 0,

@@ -20,7 +20,7 @@ from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
 from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone
-from vmp.prompt import MotionPrompt, luma_per_unit
+from vmp.prompt import MotionPrompt, luma, luma_per_unit
 
 INPUTS = ("vmp", "frames", "difference", "gated")
 
@@ -55,6 +55,8 @@ class PromptedModel(nn.Module):
         channels: str = "RGB",
         prompt_init: tuple[float, float] | None = None,
         gate: float = 0.1,
+        prompt_function: str = "sigmoid",
+        prompt_parameter: float | None = None,
     ) -> None:
         super().__init__()
         if input not in INPUTS:
@@ -62,7 +64,8 @@ class PromptedModel(nn.Module):
         self.backbone, self.frames, self.num_classes = backbone, frames, num_classes
         self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
         m, n = prompt_init if prompt_init is not None else (None, None)
-        self.prompt = MotionPrompt(layout, mean, std, channels, m, n) if input == "vmp" else None
+        self.prompt = MotionPrompt(layout, mean, std, channels, m, n, prompt_function, prompt_parameter) \
+            if input == "vmp" else None
         self.luma_per_unit = luma_per_unit(std, channels)  # gray change per unit of input
         self.gate = gate
 
@@ -75,8 +78,7 @@ class PromptedModel(nn.Module):
             return from_canonical(frames[:, :, 1:], self.layout), None
         shown = frames[:, :, 1:] - frames[:, :, :-1]
         if self.input == "gated":
-            gray = sum(weight * shown[:, channel] for channel, weight in enumerate(self.luma_per_unit))
-            shown = shown * (gray.abs() > self.gate).unsqueeze(1)
+            shown = shown * (luma(shown, self.luma_per_unit).abs() > self.gate).unsqueeze(1)
         return from_canonical(shown, self.layout), None
 
     def forward(self, clip: torch.Tensor) -> ModelOutput:
@@ -103,13 +105,14 @@ def with_motion_prompt(
 def build_model(
     name: str, num_classes: int, frames: int | None = None, crop: int | None = None, input: str = "vmp",
     weights: str | None = None, prompt_init: tuple[float, float] | None = None, gate: float | None = None,
-    **backbone_options,
+    prompt_function: str = "sigmoid", prompt_parameter: float | None = None, **backbone_options,
 ) -> PromptedModel:
     """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
 
     ``frames`` is T, what the backbone sees; the model takes T+1. Defaults are the backbone's
     standard clip and crop. ``prompt_init`` fixes the layer's initial (m, n) (see
-    :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does.
+    :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does. ``prompt_function``
+    swaps the sigmoid for a power normalisation of :mod:`vmp.attention`, started at ``prompt_parameter``.
     ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.pretrain`), checked against
     its manifest, with a new head; ``backbone_options`` may then be left out.
     """
@@ -126,4 +129,5 @@ def build_model(
     else:
         backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
     return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
-                         prompt_init=prompt_init, **({"gate": gate} if gate is not None else {}))
+                         prompt_init=prompt_init, prompt_function=prompt_function, prompt_parameter=prompt_parameter,
+                         **({"gate": gate} if gate is not None else {}))
