@@ -40,3 +40,38 @@ def test_the_authors_published_values_convert_to_slope_and_shift():
     slopes, shifts = zip(*values.values())
     assert 9.5 < min(slopes) and max(slopes) < 12.2          # as the book states: slopes 9.5 to 12.1
     assert shifts[0] == pytest.approx(-0.153, abs=1e-3) and all(-0.6 < b < -0.58 for b in shifts[2:])
+
+
+def test_mean_interval_matches_a_hand_computed_t_interval():
+    from vmp.report import mean_interval
+
+    interval = mean_interval([1, 2, 3, 4, 5])
+    # mean 3, sd sqrt(2.5), t(0.975, df 4) = 2.7764451051977987 (tables)
+    half = 2.7764451051977987 * math.sqrt(2.5) / math.sqrt(5)
+    assert interval.mean == 3 and interval.n == 5
+    assert interval.low == pytest.approx(3 - half, rel=1e-12) and interval.high == pytest.approx(3 + half, rel=1e-12)
+    assert mean_interval([1, 2, 3, 4, 5], 0.9).high < interval.high  # narrower at 90 %
+    with pytest.raises(ValueError, match="at least 2 values"):
+        mean_interval([0.5])
+    with pytest.raises(ValueError, match="confidence"):
+        mean_interval([1, 2], 1.0)
+
+
+def test_paired_difference_agrees_with_scipy_ttest_rel_and_pairs_by_seed():
+    from scipy import stats
+
+    from vmp.report import paired_difference, verdict
+
+    a = {0: 0.80, 1: 0.72, 2: 0.91, 3: 0.66, 4: 0.75}
+    b = {4: 0.70, 3: 0.60, 2: 0.90, 1: 0.65, 0: 0.71}  # another order: pairing is by seed, not position
+    interval = paired_difference(a, b)
+    expected = stats.ttest_rel([a[s] for s in range(5)], [b[s] for s in range(5)]).confidence_interval(0.95)
+    assert (interval.low, interval.high) == pytest.approx((expected.low, expected.high), rel=1e-12)
+    assert interval.mean == pytest.approx(0.056)
+    assert verdict(interval, "a", "b") == "a ahead" and interval.excludes_zero()
+    assert interval.points() == "+5.6 points [+1.9, +9.3]"
+    assert verdict(paired_difference(b, a), "b", "a") == "a ahead"
+    noisy = paired_difference({0: 0.8, 1: 0.6, 2: 0.7}, {0: 0.7, 1: 0.7, 2: 0.7})
+    assert verdict(noisy, "a", "b") == "not resolved" and not noisy.excludes_zero()
+    with pytest.raises(ValueError, match=r"seeds \[5\] are in one configuration only"):
+        paired_difference({**a, 5: 0.5}, b)
