@@ -9,6 +9,7 @@ import torch
 
 import vmp.models.backbones as backbones
 from vmp.checkpoint import CheckpointError
+from vmp.models.adapter import INPUTS
 from vmp.models import (
     ModelConfigError, NetworkUnavailableError, PromptedModel, Tiny3D, build_backbone, build_model,
     slowfast_pathways, with_motion_prompt,
@@ -30,7 +31,7 @@ def clip_for(model: PromptedModel, crop: int, batch: int = 2) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-@pytest.mark.parametrize("input", ["vmp", "frames", "difference", "gated"])
+@pytest.mark.parametrize("input", INPUTS)
 def test_every_backbone_with_every_input_stage(name, input):
     frames, crop = SMALL[name]
     model = build_model(name, num_classes=5, frames=frames, crop=crop, input=input)
@@ -39,8 +40,41 @@ def test_every_backbone_with_every_input_stage(name, input):
     assert (attention is not None) == (input == "vmp")
     if attention is not None:
         assert attention.shape == (2, frames, crop, crop)
-    expected = {"vmp": 2, "frames": 0, "difference": 0, "gated": 0}[input]
+    expected = {"vmp": 2}.get(input, 0)
     assert sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in model.backbone.parameters()) == expected
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_a_stacked_model_starts_as_its_frames_model_and_learns_from_the_differences(name):
+    frames, crop = SMALL[name]
+    torch.manual_seed(0)
+    plain = build_model(name, num_classes=5, frames=frames, crop=crop, input="frames").eval()
+    stacked = build_model(name, num_classes=5, frames=frames, crop=crop, input="stacked").eval()
+    own = stacked.backbone.state_dict()
+    stacked.backbone.load_state_dict({key: value for key, value in plain.backbone.state_dict().items()
+                                      if own[key].shape == value.shape}, strict=False)
+    widened = [m for m in stacked.backbone.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 6]
+    assert len(widened) == (2 if name == "slowfast_r50" else 1)  # SlowFast has a stem per pathway
+    assert all(conv.weight[:, 3:].abs().sum() == 0 for conv in widened)  # the new channels start at zero
+    plain_stems = [m for m in plain.backbone.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 3 and m.groups == 1]
+    for conv, original in zip(widened, plain_stems):  # their shapes differ, so load_state_dict skipped them
+        conv.weight.data[:, :3] = original.weight.data
+    clip = clip_for(plain, crop)
+    assert torch.allclose(stacked(clip).logits, plain(clip).logits, atol=1e-5)
+    stacked.train()
+    stacked(clip).logits.sum().backward()
+    assert all(conv.weight.grad[:, 3:].abs().sum() > 0 for conv in widened)
+
+
+def test_gray_difference_and_difference_frames_stages_compute_their_formulas():
+    clip = torch.randn(2, 3, 4, 16, 16, generator=torch.Generator().manual_seed(1))
+    gray = build_model("tiny3d", 3, 3, 16, input="gray_difference")
+    moving = clip[:, :, 1:] - clip[:, :, :-1]
+    expected = (0.299 * moving[:, 0] + 0.587 * moving[:, 1] + 0.114 * moving[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+    assert torch.allclose(gray.stage(clip)[0], expected, atol=1e-6)
+    product = build_model("tiny3d", 3, 3, 16, input="difference_frames")
+    d = 0.225 * (0.299 * moving[:, 0] + 0.587 * moving[:, 1] + 0.114 * moving[:, 2])  # pixel units (std 0.225)
+    assert torch.allclose(product.stage(clip)[0], clip[:, :, 1:] * d.unsqueeze(1), atol=1e-6)
 
 
 def test_the_gated_stage_keeps_differences_only_where_the_gray_change_passes_the_gate():

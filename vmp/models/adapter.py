@@ -6,7 +6,13 @@ All three take the same T+1 frames, so a comparison differs only in the stage:
 - ``"frames"``: the baseline, frames 1..T as they are;
 - ``"difference"``: the fixed ablation, ``F_t - F_{t-1}`` per channel, no parameters;
 - ``"gated"``: those differences kept only where the gray change ``|D_t|`` exceeds a fixed,
-  hand-picked threshold ``gate`` (in [0, 1] pixel units): a hard, symmetric, frozen attention.
+  hand-picked threshold ``gate`` (in [0, 1] pixel units): a hard, symmetric, frozen attention;
+- ``"gray_difference"``: the layer's own signal, the gray difference (BT.601 weights on the
+  normalised differences) repeated over the 3 channels;
+- ``"difference_frames"``: ``D_t * F_t``, the frame weighted by its signed gray change (pixel
+  units) with no sigmoid: the layer without its attention function;
+- ``"stacked"``: frames and RGB differences as 6 channels; the backbone's stem is widened
+  (:func:`vmp.models.backbones.widen_input_channels`), its new weights starting at zero.
 
 For SlowFast the stage's T frames feed the fast pathway and every 4th of them the slow one.
 """
@@ -19,10 +25,10 @@ import torch
 from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
-from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone
-from vmp.prompt import MotionPrompt, luma, luma_per_unit
+from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone, widen_input_channels
+from vmp.prompt import MotionPrompt, gray_differences, luma, luma_per_unit
 
-INPUTS = ("vmp", "frames", "difference", "gated")
+INPUTS = ("vmp", "frames", "difference", "gated", "gray_difference", "difference_frames", "stacked")
 
 
 class ModelOutput(NamedTuple):
@@ -67,7 +73,10 @@ class PromptedModel(nn.Module):
         self.prompt = MotionPrompt(layout, mean, std, channels, m, n, prompt_function, prompt_parameter) \
             if input == "vmp" else None
         self.luma_per_unit = luma_per_unit(std, channels)  # gray change per unit of input
+        self.luma_weights = luma_per_unit((1.0, 1.0, 1.0), channels)  # BT.601 in the clip's channel order
         self.gate = gate
+        if input == "stacked":
+            widen_input_channels(backbone, 3)
 
     def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The T frames the backbone sees, and the attention maps if any."""
@@ -76,9 +85,16 @@ class PromptedModel(nn.Module):
         frames = to_canonical(clip, self.layout)
         if self.input == "frames":
             return from_canonical(frames[:, :, 1:], self.layout), None
+        if self.input == "difference_frames":
+            shown = frames[:, :, 1:] * gray_differences(frames, self.luma_per_unit).unsqueeze(1)
+            return from_canonical(shown, self.layout), None
         shown = frames[:, :, 1:] - frames[:, :, :-1]
         if self.input == "gated":
             shown = shown * (luma(shown, self.luma_per_unit).abs() > self.gate).unsqueeze(1)
+        elif self.input == "gray_difference":
+            shown = luma(shown, self.luma_weights).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+        elif self.input == "stacked":
+            shown = torch.cat([frames[:, :, 1:], shown], dim=1)
         return from_canonical(shown, self.layout), None
 
     def forward(self, clip: torch.Tensor) -> ModelOutput:

@@ -225,6 +225,28 @@ def build_backbone(
     return model
 
 
+def widen_input_channels(backbone: nn.Module, extra: int) -> list[str]:
+    """Give each convolution that reads the clip's 3 channels ``extra`` more input channels, with zero
+    weights, so the widened network still computes what it did from the first 3 (a pretrained stem
+    stays pretrained) and learns what to take from the rest. Returns the widened layers' names."""
+    stems = [(name, module) for name, module in backbone.named_modules()
+             if isinstance(module, (nn.Conv2d, nn.Conv3d)) and module.in_channels == 3 and module.groups == 1]
+    if not stems:
+        raise ModelConfigError(f"{type(backbone).__name__} has no convolution reading 3 input channels to widen")
+    for name, conv in stems:
+        weight = conv.weight.detach()
+        wider = type(conv)(3 + extra, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+                           bias=conv.bias is not None, padding_mode=conv.padding_mode)
+        with torch.no_grad():
+            wider.weight.zero_()
+            wider.weight[:, :3] = weight
+            if conv.bias is not None:
+                wider.bias.copy_(conv.bias)
+        parent = backbone.get_submodule(name.rpartition(".")[0]) if "." in name else backbone
+        setattr(parent, name.rpartition(".")[2], wider)
+    return [name for name, _ in stems]
+
+
 def load_backbone_weights(model: nn.Module, path: str | os.PathLike) -> list[str]:
     """Load a local state dict (or the backbone of a vmp checkpoint) with ``weights_only=True``.
 
