@@ -1,0 +1,110 @@
+"""What motion prompts buy: every baseline and ablation of chapter 10, several seeds, paired by seed.
+
+    python benchmarks/ablations.py --backbone slowfast_r50 timesformer tiny3d --seeds 0 1 2 3 4
+
+Each backbone is fine-tuned from the book's checkpoint on the chapters' subset of the heavy-nuisance
+benchmark (6 classes, 30 training clips each) with its recipe from ``vmp.experiment.FINETUNE``,
+once per configuration in :data:`CONFIGS` and seed. Runs go in seed-major order, one JSON line each,
+to ``benchmarks/results/ablations.jsonl``; a run already there is skipped, so an interrupted sweep
+resumes where it stopped. Chapter 10 reads the file: it chooses λ on the validation split, then
+reports paired differences on test with 95 % intervals (``vmp.report.paired_difference``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from vmp.attention import PN_FUNCTIONS
+from vmp.experiment import get_profile, load_splits, train_and_test
+from vmp.models import SPECS
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ablations.jsonl"
+SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}
+#: The gate of the ``gated`` baseline, hand-picked (the threshold test in tests/test_experiment.py).
+GATE = 0.15
+#: The layer's own learning rate, for the comparison with the backbone's.
+PROMPT_LR = 0.03
+LAMBDAS = (0.1, 1.0, 10.0)
+
+#: Configuration name -> keyword arguments of :func:`vmp.experiment.train_and_test`.
+CONFIGS: dict[str, dict] = {
+    "frames": {"input": "frames"},
+    "rgb_difference": {"input": "difference"},
+    "gray_difference": {"input": "gray_difference"},
+    "gated": {"input": "gated", "gate": GATE},
+    "difference_frames": {"input": "difference_frames"},
+    "stacked": {"input": "stacked"},
+    "vmp_frozen": {"learn_prompt": False},
+    "vmp": {},
+    **{f"vmp_lambda_{lam:g}": {"tav_weight": lam} for lam in LAMBDAS},
+    "vmp_paper_init": {"prompt_init": "paper"},
+    **{name: {"prompt_function": name} for name in PN_FUNCTIONS},
+    "vmp_other_lr": {},  # the layer's learning rate swapped (see other_prompt_lr)
+}
+
+
+def other_prompt_lr(backbone: str) -> dict:
+    """The layer's other learning rate: its own (0.03) if the recipe uses the backbone's, else the backbone's."""
+    recipe = get_profile("book").train_config(backbone=backbone)
+    return {"prompt_lr": PROMPT_LR if recipe.prompt_lr is None else None}
+
+
+def read_records(path: Path) -> list[dict]:
+    """The runs in ``path``; a last line cut short by a killed run is dropped from the file."""
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def one_run(backbone: str, splits, config: str, seed: int) -> dict:
+    profile = get_profile("book")
+    options = dict(CONFIGS[config])
+    changes = other_prompt_lr(backbone) if config == "vmp_other_lr" else {}
+    start = time.perf_counter()
+    run = train_and_test(backbone, profile, splits, seed=seed, train_changes=changes, **options)
+    last = run.history[-1]
+    learned = {key: value for key, value in last.items() if key in ("slope", "shift", "gamma", "eta")}
+    return {"backbone": backbone, "config": config, "seed": seed, "val_top1": last["val_top1"],
+            "test_top1": run.test["top1"], "test_mean_class_accuracy": run.test["mean_class_accuracy"],
+            "initial": run.initial, "learned": learned, "prompt_lr": changes.get("prompt_lr", "recipe"),
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", nargs="+", default=["slowfast_r50", "timesformer", "tiny3d"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    finished = {(r["backbone"], r["config"], r["seed"]) for r in read_records(args.out)}
+    for backbone in args.backbone:
+        splits = load_splits(get_profile("book"), SPECS[backbone].layout).subset(**SUBSET)
+        for seed in args.seeds:
+            for config in args.configs:
+                if (backbone, config, seed) in finished:
+                    continue
+                record = one_run(backbone, splits, config, seed)
+                with args.out.open("a") as results:
+                    results.write(json.dumps(record) + "\n")
+                    results.flush()
+                    os.fsync(results.fileno())
+                print(json.dumps({k: record[k] for k in ("backbone", "config", "seed", "val_top1", "test_top1", "seconds")}),
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
