@@ -168,6 +168,42 @@ def test_two_process_gloo_run_matches_one_process(tmp_path, data):
         assert a.keys() == b.keys()
         for key in a:
             assert math.isclose(a[key], b[key], rel_tol=1e-4, abs_tol=1e-6), (key, a[key], b[key])
+    # evaluation on an odd number of clips: each counted once, metrics equal to one process's
+    assert one["odd_clips"] % 2 == 1 and one["test"]["count"] == two["test"]["count"] == one["odd_clips"]
+    for key, value in one["test"].items():
+        assert math.isclose(value, two["test"][key], rel_tol=1e-5, abs_tol=1e-7), (key, value, two["test"][key])
+
+
+def test_every_tensor_handed_to_all_reduce_has_a_backend_for_its_device(monkeypatch):
+    """On a GPU machine the group must serve the CPU tensors the metrics are summed in (NCCL alone
+    refuses them): checked here on CPU by recording what the loop hands to all_reduce."""
+    import torch.distributed as dist
+
+    import vmp.train as train
+
+    chosen = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: chosen.append(backend))
+    train.distributed_context()  # only the backend string it asks for matters here
+    backend = chosen[0]
+    served = dict(part.split(":") for part in backend.split(",")) if ":" in backend else \
+        ({"cuda": "nccl"} if backend == "nccl" else {"cpu": backend, "cuda": backend})
+
+    reduced = []
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 1)
+    monkeypatch.setattr(dist, "all_reduce", lambda tensor: reduced.append(tensor.device.type))
+    model = build_model("tiny3d", 2, 2, 16, norm="group")
+    clips = torch.utils.data.TensorDataset(torch.randn(4, 3, 3, 16, 16), torch.tensor([0, 1, 0, 1]))
+    loader = torch.utils.data.DataLoader(clips, batch_size=2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train.train_one_epoch(model, loader, optimizer, TrainConfig(), torch.device("cpu"), None, "test")
+    train.evaluate(model, clips)
+    assert reduced, "the loop reduced nothing"
+    assert all(device in served for device in reduced), (backend, reduced)
 
 
 def test_cli_rejects_an_unknown_model_and_mismatched_eval_data(tmp_path, data):

@@ -14,14 +14,14 @@ import random
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from tqdm.auto import tqdm
 
 from vmp.checkpoint import (
@@ -71,11 +71,16 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.backends.cudnn.benchmark = False
 
 
+#: The process group's backends by device: NCCL for the model's CUDA tensors, gloo for the CPU
+#: tensors the metrics are summed in (NCCL refuses CPU tensors).
+PROCESS_GROUP_BACKEND = {True: "cpu:gloo,cuda:nccl", False: "gloo"}
+
+
 def distributed_context() -> tuple[int, int]:
     """(rank, world size); joins the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(PROCESS_GROUP_BACKEND[torch.cuda.is_available()])
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
 
 
@@ -132,12 +137,33 @@ def prompt_parameters(model: nn.Module) -> dict:
     return {**values, **prompt.learned()} if prompt is not None else values
 
 
+class ShardSampler(Sampler[int]):
+    """Items ``rank, rank + world, ...``: over all processes every item exactly once, no padding.
+
+    ``DistributedSampler`` pads the data to a multiple of the world size by repeating items, which
+    training tolerates but evaluation must not: a 23-clip test set would be scored as 24.
+    """
+
+    def __init__(self, dataset: Dataset, rank: int, world: int) -> None:
+        self.indices = range(rank, len(dataset), world)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 def _distributed_loader(dataset: Dataset, batch: int, workers: int, shuffle: bool = False, seed: int = 0,
                         epoch: int = 0) -> DataLoader:
-    """This process's share of ``dataset``: a permutation fixed by seed and epoch (or the plain order)."""
+    """This process's share of ``dataset``: for training (``shuffle``) a permutation fixed by seed and
+    epoch, padded to equal shares; for evaluation every item once over all processes."""
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
-    sampler.set_epoch(epoch)
+    if shuffle:
+        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = ShardSampler(dataset, rank, world)
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)  # seeds the workers, per epoch
     return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, generator=generator)
 
