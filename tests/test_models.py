@@ -225,3 +225,53 @@ def test_smaller_slowfast_and_x3d_keep_the_architecture():
         build_backbone("slowfast_r50", 5, 8, 64, width=12)
     with pytest.raises(ModelConfigError, match="width_factor 2.0"):
         build_backbone("x3d_xs", 5, 4, 64, weights="kinetics", width_factor=1.0)
+
+
+def _saved_timesformer(directory, frames=8, crop=64):
+    """A small TimeSformer saved like a hub checkpoint: the stand-in for Kinetics weights."""
+    from transformers import TimesformerConfig, TimesformerForVideoClassification
+
+    torch.manual_seed(3)
+    config = TimesformerConfig(num_frames=frames, image_size=crop, patch_size=16, hidden_size=96, num_hidden_layers=2,
+                               num_attention_heads=2, intermediate_size=192, num_labels=400)
+    model = TimesformerForVideoClassification(config)
+    with torch.no_grad():  # distinct, smooth embeddings, so interpolation is visible
+        model.timesformer.embeddings.time_embeddings.copy_(torch.linspace(-1, 1, frames).view(1, frames, 1).expand(1, frames, 96))
+        model.timesformer.embeddings.position_embeddings.normal_()
+    model.save_pretrained(directory)
+    return model
+
+
+def test_pretrained_timesformer_keeps_its_embeddings_at_other_frame_counts_and_crops(tmp_path):
+    original = _saved_timesformer(tmp_path / "hub")
+    model = build_model("timesformer", 5, frames=4, crop=32, weights=str(tmp_path / "hub"))
+    embeddings = model.backbone.timesformer.embeddings
+    assert embeddings.time_embeddings.shape == (1, 4, 96) and embeddings.position_embeddings.shape == (1, 1 + 4, 96)
+    old = original.timesformer.embeddings
+    expected_time = torch.nn.functional.interpolate(old.time_embeddings.transpose(1, 2), size=4, mode="linear").transpose(1, 2)
+    assert torch.allclose(embeddings.time_embeddings, expected_time)
+    assert torch.equal(embeddings.position_embeddings[:, 0], old.position_embeddings[:, 0])  # the class token's
+    grid = old.position_embeddings[:, 1:].reshape(1, 4, 4, 96).permute(0, 3, 1, 2)
+    expected_grid = torch.nn.functional.interpolate(grid, size=(2, 2), mode="bicubic").permute(0, 2, 3, 1).reshape(1, 4, 96)
+    assert torch.allclose(embeddings.position_embeddings[:, 1:], expected_grid, atol=1e-6)
+    fresh = build_model("timesformer", 5, frames=4, crop=32, hidden_size=96, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=192).backbone.timesformer.embeddings
+    assert not torch.allclose(embeddings.time_embeddings, fresh.time_embeddings)
+    logits, _ = model(torch.randn(2, 5, 3, 32, 32))
+    assert logits.shape == (2, 5)
+
+
+def test_a_timesformer_trained_from_pretrained_weights_reloads_for_eval(tmp_path):
+    from vmp.train import TrainConfig, fit, load_trained
+
+    _saved_timesformer(tmp_path / "hub")
+    model = build_model("timesformer", 2, frames=4, crop=32, weights=str(tmp_path / "hub"))
+    data = torch.utils.data.TensorDataset(torch.randn(4, 5, 3, 32, 32), torch.tensor([0, 1, 0, 1]))
+    fit(model, data, None, TrainConfig(epochs=1, batch_size=2, lr=1e-3), out=tmp_path / "run",
+        model_args={**model.rebuild_args, "weights": str(tmp_path / "hub")})
+    (tmp_path / "hub" / "model.safetensors").unlink()  # reloading must not need the original weights
+    reloaded, checkpoint = load_trained(tmp_path / "run" / "checkpoint.pt")
+    assert reloaded.backbone.config.hidden_size == 96 and checkpoint["model_args"]["weights"] == str(tmp_path / "hub")
+    clip = torch.randn(1, 5, 3, 32, 32)
+    model.eval(), reloaded.eval()
+    assert torch.allclose(model(clip).logits, reloaded(clip).logits, atol=1e-6)

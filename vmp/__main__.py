@@ -69,14 +69,15 @@ def _train(args: argparse.Namespace) -> None:
     train_set = VideoFolder(data, "train", frames=frames + 1, rate=args.rate, mode="random", seed=args.seed,
                             transform=ClipTransform(size=crop, train=True, flip=flip, layout=spec.layout))
     val_set, test_set = (_held_out(data, split, frames + 1, args.rate, crop, spec.layout) for split in ("val", "test"))
-    model_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
+    build_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
                   "input": "frames" if args.no_prompt else args.input}
     try:
         prompt_init = m_n_for(*args.prompt_init) if args.prompt_init else None
     except ValueError as error:
         raise SystemExit(f"--prompt-init: {error}") from error
     seed_everything(args.seed)  # the initial weights come from the seed too
-    model = build_model(**model_args, weights=args.weights, prompt_init=prompt_init)
+    model = build_model(**build_args, weights=args.weights, prompt_init=prompt_init)
+    model_args = {**model.rebuild_args, "weights": args.weights}  # how eval rebuilds it (weights: where they came from)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                          prompt_lr=args.prompt_lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
                          tav_weight=args.tav_weight, clip_grad_norm=args.clip_grad_norm, workers=args.workers,

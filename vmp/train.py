@@ -318,7 +318,8 @@ def load_trained(path: str | os.PathLike) -> tuple[PromptedModel, dict[str, Any]
     args = checkpoint.get("model_args") or {}
     if "name" not in args:
         raise CheckpointError(f"checkpoint {path} does not record how to build its model (model_args)")
-    build_args = {key: value for key, value in args.items() if key != "classes"}  # names are for checking data
+    # class names are for checking data; "weights" says where the trained weights started (all in the checkpoint now)
+    build_args = {key: value for key, value in args.items() if key not in ("classes", "weights")}
     model = build_model(**build_args, weights=None)
     load_model_state(model, checkpoint["model"], path)
     return model, checkpoint

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
-from vmp.models.backbones import SLOWFAST_ALPHA, SPECS, ModelConfigError, build_backbone, widen_input_channels
+from vmp.models.backbones import (SLOWFAST_ALPHA, SPECS, ModelConfigError, architecture_options, build_backbone,
+                                  widen_input_channels)
 from vmp.prompt import MotionPrompt, gray_differences, luma, luma_per_unit
 
 INPUTS = ("vmp", "frames", "difference", "gated", "gray_difference", "difference_frames", "stacked")
@@ -130,7 +131,8 @@ def build_model(
     :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does. ``prompt_function``
     swaps the sigmoid for a power normalisation of :mod:`vmp.attention`, started at ``prompt_parameter``.
     ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.pretrain`), checked against
-    its manifest, with a new head; ``backbone_options`` may then be left out.
+    its manifest, with a new head; ``backbone_options`` may then be left out. The model's
+    ``rebuild_args`` are the arguments that rebuild its architecture with ``weights=None``.
     """
     if name not in SPECS:
         raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
@@ -144,6 +146,10 @@ def build_model(
         load_book_weights(backbone, path)
     else:
         backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
-    return PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
-                         prompt_init=prompt_init, prompt_function=prompt_function, prompt_parameter=prompt_parameter,
-                         **({"gate": gate} if gate is not None else {}))
+    stage = {"prompt_function": prompt_function, **({"gate": gate} if gate is not None else {})}
+    model = PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
+                          prompt_init=prompt_init, prompt_parameter=prompt_parameter, **stage)
+    # what rebuilds this architecture without downloading anything (checkpoints store it, see load_trained)
+    model.rebuild_args = {"name": name, "num_classes": num_classes, "frames": frames, "crop": crop, "input": input,
+                          **stage, **backbone_options, **architecture_options(name, backbone)}
+    return model

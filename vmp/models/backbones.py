@@ -144,19 +144,28 @@ def _build_x3d(variant: str) -> Callable[..., nn.Module]:
     return build
 
 
+#: The TimeSformer configuration fields that define its architecture (what a checkpoint must record).
+TIMESFORMER_ARCHITECTURE = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size",
+                            "attention_type", "hidden_act", "layer_norm_eps", "qkv_bias", "num_channels")
+
+
 def build_timesformer(num_classes: int, frames: int, crop: int, weights: str | None, **config) -> nn.Module:
     """TimeSformer (divided space-time attention). Random weights use a small configuration unless
-    ``config`` says otherwise; ``"kinetics"``/``"kinetics600"`` or a hub id load ViT-B/16 weights."""
+    ``config`` says otherwise; ``"kinetics"``/``"kinetics600"``, a hub id or a local directory load
+    pretrained weights, whose time and position embeddings are interpolated to ``frames`` and ``crop``."""
     from transformers import TimesformerConfig, TimesformerForVideoClassification
 
     if weights is not None:
         model_id = TIMESFORMER_HUB.get(weights, weights)
         try:
-            return TimesformerForVideoClassification.from_pretrained(
-                model_id, num_labels=num_classes, num_frames=frames, image_size=crop, ignore_mismatched_sizes=True
-            )
+            model = TimesformerForVideoClassification.from_pretrained(model_id, num_labels=num_classes,
+                                                                      ignore_mismatched_sizes=True)
         except OSError as error:
             raise NetworkUnavailableError(f"cannot fetch TimeSformer weights {model_id!r} ({error}); they need a network") from error
+        if crop % model.config.patch_size:
+            raise ModelConfigError(f"timesformer needs a crop divisible by its patch size {model.config.patch_size}, got {crop}")
+        resize_timesformer_embeddings(model, frames, crop)
+        return model
     small = {"hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3, "intermediate_size": 768, "patch_size": 16}
     patch = config.get("patch_size", small["patch_size"])
     if crop % patch:
@@ -164,6 +173,39 @@ def build_timesformer(num_classes: int, frames: int, crop: int, weights: str | N
     return TimesformerForVideoClassification(
         TimesformerConfig(num_frames=frames, image_size=crop, num_labels=num_classes, **{**small, **config})
     )
+
+
+def resize_timesformer_embeddings(model: nn.Module, frames: int, crop: int) -> None:
+    """Fit a pretrained TimeSformer's embeddings to ``frames`` and ``crop`` in place: the time
+    embeddings linearly over frames, the position grid bicubically over patches (the class token's
+    own embedding kept), instead of the fresh ones ``from_pretrained`` would draw for a new size."""
+    embeddings, config = model.timesformer.embeddings, model.config
+    grid = crop // config.patch_size
+    with torch.no_grad():
+        if embeddings.attention_type != "space_only" and embeddings.time_embeddings.shape[1] != frames:
+            time = nn.functional.interpolate(embeddings.time_embeddings.transpose(1, 2), size=frames, mode="linear",
+                                             align_corners=False)
+            embeddings.time_embeddings = nn.Parameter(time.transpose(1, 2).contiguous())
+        positions = embeddings.position_embeddings
+        old_grid = int(round((positions.shape[1] - 1) ** 0.5))
+        if old_grid != grid:
+            patches = positions[:, 1:].reshape(1, old_grid, old_grid, -1).permute(0, 3, 1, 2)
+            patches = nn.functional.interpolate(patches, size=(grid, grid), mode="bicubic", align_corners=False)
+            embeddings.position_embeddings = nn.Parameter(
+                torch.cat([positions[:, :1], patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], dim=1))
+    patch_embeddings = embeddings.patch_embeddings
+    patch_embeddings.image_size, patch_embeddings.num_patches = (crop, crop), grid * grid
+    embeddings.num_patches = grid * grid
+    config.num_frames, config.image_size = frames, crop
+
+
+def architecture_options(name: str, backbone: nn.Module) -> dict:
+    """The ``build_backbone`` options that rebuild ``backbone``'s architecture without its weights:
+    for TimeSformer its configuration (pretrained ones are ViT-B, not the small default), else none."""
+    if name != "timesformer":
+        return {}
+    config = backbone.config.to_dict()
+    return {key: config[key] for key in TIMESFORMER_ARCHITECTURE if key in config}
 
 
 class Tiny3D(nn.Module):
