@@ -12,7 +12,8 @@ import zipfile
 
 import pytest
 
-from vmp.data.download import ChecksumError, UnsafeArchiveError, download, extract, resolve_cache_dir, ucf101_subset
+from vmp.data.download import (ChecksumError, NotTheFileError, UnsafeArchiveError, download, extract, resolve_cache_dir,
+                               ucf101_subset)
 from videos import write_indexed_video
 
 
@@ -173,3 +174,14 @@ def test_ucf101_subset_recipe_on_a_local_mirror(server, tmp_path):
 
     dataset = VideoFolder(folder, "val", frames=4)
     assert dataset.classes == ["ApplyEyeMakeup", "Basketball"] and dataset[0][0].shape[0] == 4
+
+
+def test_a_web_page_in_place_of_the_file_is_neither_kept_nor_trusted(server, tmp_path):
+    root, url = server
+    (root / "hmdb51_org.rar").write_bytes(b"\n<!DOCTYPE html><html><body>This page has moved</body></html>")
+    cache = tmp_path / "cache"
+    with pytest.raises(NotTheFileError, match="returned a web page .* not hmdb51_org.rar"):
+        download(f"{url}/hmdb51_org.rar", None, cache_dir=cache)
+    assert list(cache.iterdir()) == []  # no file, no recorded hash: the next try downloads again
+    (root / "real.html").write_bytes(b"<html>a page that is the file asked for</html>")
+    assert download(f"{url}/real.html", None, cache_dir=cache).read_bytes().startswith(b"<html>")

@@ -25,6 +25,10 @@ class ChecksumError(ValueError):
     """A downloaded or cached file whose SHA-256 is not the expected one."""
 
 
+class NotTheFileError(ValueError):
+    """A server answered with a web page (a moved file, a login or error page) instead of the file."""
+
+
 class UnsafeArchiveError(ValueError):
     """An archive member that would be written outside the extraction folder, or is a link or device."""
 
@@ -68,7 +72,11 @@ def download(
     try:
         digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            first = True
             for block in iter(lambda: response.read(CHUNK), b""):
+                if first:
+                    _refuse_web_page(url, name, response.headers.get("Content-Type", ""), block)
+                    first = False
                 out.write(block)
                 digest.update(block)
         actual = digest.hexdigest()
@@ -80,6 +88,16 @@ def download(
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _refuse_web_page(url: str, name: str, content_type: str, start: bytes) -> None:
+    """Raise if a download that should be ``name`` is an HTML page: it must be neither kept nor trusted."""
+    if name.lower().endswith((".html", ".htm")):
+        return
+    looks_like_html = start.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    if looks_like_html or content_type.split(";")[0].strip().lower() == "text/html":
+        raise NotTheFileError(f"{url} returned a web page (Content-Type {content_type or 'unknown'!r}), not {name}: "
+                              "the file has probably moved; nothing was kept or recorded")
 
 
 def _verify(path: Path, expected: str | None, what: str) -> None:
@@ -126,7 +144,9 @@ def extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
 
 #: The UCF101 subset (10 classes, train/val/test class folders) published on the Hugging Face hub.
 UCF101_SUBSET_URL = "https://huggingface.co/datasets/sayakpaul/ucf101-subset/resolve/main/UCF101_subset.tar.gz"
-#: HMDB51 as distributed by its authors: a RAR of per-class RARs, and the official split files.
+#: HMDB51 as its authors distributed it: a RAR of per-class RARs, and the official split files.
+#: These Brown University addresses have been retired (they answer with a web page, which
+#: :func:`download` refuses); pass the addresses of a mirror to :func:`hmdb51`.
 HMDB51_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar"
 HMDB51_SPLITS_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar"
 
@@ -145,16 +165,19 @@ def ucf101_subset(cache: str | os.PathLike | None = None, sha256: str | None = N
     return found[0]
 
 
-def hmdb51(cache: str | os.PathLike | None = None, sha256: str | None = None) -> Path:
-    """Download HMDB51's videos and split files and unpack them (needs ``rarfile`` and ``unrar``)."""
+def hmdb51(cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = HMDB51_URL,
+           splits_url: str = HMDB51_SPLITS_URL) -> Path:
+    """Download HMDB51's videos and split files and unpack them (``pip install "vmp[hmdb]"`` for
+    ``rarfile``, plus an ``unrar`` tool: ``apt-get install unrar`` or ``unar``). The authors' own
+    addresses are retired: pass a mirror's as ``url`` and ``splits_url``."""
     try:
         import rarfile
     except ImportError as error:
-        raise ImportError("HMDB51 ships as RAR archives: pip install rarfile, and install unrar") from error
+        raise ImportError('HMDB51 ships as RAR archives: pip install "vmp[hmdb]" (rarfile), and install unrar') from error
     folder = resolve_cache_dir(cache)
     root = folder / "hmdb51"
-    for url in (HMDB51_URL, HMDB51_SPLITS_URL):
-        archive = download(url, sha256 if url == HMDB51_URL else None, folder)
+    for address in (url, splits_url):
+        archive = download(address, sha256 if address == url else None, folder)
         with rarfile.RarFile(archive) as bundle:
             for name in bundle.namelist():
                 _inside(root.resolve(), name)
