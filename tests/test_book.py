@@ -1,0 +1,36 @@
+"""The book's chapters as files: the Colab set-up cell agrees with _config.yml in every chapter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import colab_cells  # noqa: E402
+
+
+def test_every_chapter_sets_colab_up_from_config():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "colab_cells.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    chapters = [path for path in colab_cells.chapters() if path.name != "00_preface.ipynb"]
+    assert chapters and all(colab_cells.setup_cell_index(nbformat.read(path, as_version=4)) is not None for path in chapters)
+
+
+def test_the_colab_cell_is_pinned_and_fails_loudly(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://example.org/book\ncolab:\n  version: v9.9\n")
+    source = colab_cells.setup_cell_source(config)
+    assert '"https://example.org/book", "v9.9"' in source and '"--branch", version' in source
+    assert source.count("check=True") == 2  # clone and install raise on failure, unlike !git clone
+    config.write_text("repository:\n  url: http://example.org/book\ncolab:\n  version: v9.9\n")
+    try:
+        colab_cells.setup_cell_source(config)
+    except ValueError as error:
+        assert "https" in str(error)
+    else:
+        raise AssertionError("an http address was accepted")
