@@ -39,7 +39,7 @@ from vmp.models import SPECS
 RESULTS = Path(__file__).resolve().parent / "results" / "finetune.json"
 INPUTS = ("frames", "difference", "vmp")
 #: Learning rates tried per backbone (AdamW): the transformer's are lower, as usual.
-LR_GRIDS = {"tiny3d": [1e-3, 3e-3], "slowfast_r50": [1e-3, 3e-3], "x3d_xs": [1e-3, 3e-3], "timesformer": [3e-4, 1e-3]}
+LR_GRIDS = {"tiny3d": [1e-3, 3e-3], "slowfast_r50": [1e-3, 3e-3], "x3d_xs": [3e-3, 1e-2], "timesformer": [3e-4, 1e-3]}
 SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}
 
 

@@ -75,3 +75,14 @@ def test_paired_difference_agrees_with_scipy_ttest_rel_and_pairs_by_seed():
     assert verdict(noisy, "a", "b") == "not resolved" and not noisy.excludes_zero()
     with pytest.raises(ValueError, match=r"seeds \[5\] are in one configuration only"):
         paired_difference({**a, 5: 0.5}, b)
+
+
+def test_chance_p_value_is_the_binomial_tail():
+    from vmp.report import chance_p_value
+
+    # P(X >= 2) for X ~ Binomial(3, 1/2) = 4/8
+    assert chance_p_value(2 / 3, 3, 0.5) == pytest.approx(0.5)
+    # 23 of 60 right with chance 1/6: below 1e-4; 22 of 60: above it
+    assert chance_p_value(23 / 60, 60, 1 / 6) < 1e-4 < chance_p_value(22 / 60, 60, 1 / 6)
+    with pytest.raises(ValueError, match="not a whole number"):
+        chance_p_value(0.5, 7, 0.5)

@@ -98,3 +98,14 @@ def verdict(interval: Interval, better: str, worse: str) -> str:
     if interval.high < 0:
         return f"{worse} ahead"
     return "not resolved"
+
+
+def chance_p_value(accuracy: float, clips: int, chance: float) -> float:
+    """One-sided exact binomial p-value of scoring ``accuracy`` on ``clips`` test clips by guessing
+    (each right with probability ``chance``): how surprising the score would be from chance alone."""
+    from scipy import stats
+
+    correct = round(accuracy * clips)
+    if abs(correct - accuracy * clips) > 1e-6:
+        raise ValueError(f"accuracy {accuracy} is not a whole number of correct clips out of {clips}")
+    return float(stats.binomtest(correct, clips, chance, alternative="greater").pvalue)
