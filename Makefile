@@ -15,8 +15,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# MathJax served from the build, not a CDN: the published pages render offline (npm registry).
+MATHJAX := _static/mathjax
+$(MATHJAX)/tex-chtml.js:
+	rm -rf _build/npm && mkdir -p _build/npm
+	cd _build/npm && npm install --no-save --no-audit --no-fund --silent mathjax@3.2.2
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	cp -r _build/npm/node_modules/mathjax/es5/. $(MATHJAX)/
+
 # The HTML book in _build/html, executing notebooks through jupyter-cache.
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
 # The whole suite: unit tests, every notebook under nbval, and the book built from committed outputs.
@@ -32,7 +40,7 @@ notebooks: $(STAMP)
 	else echo "no notebooks yet"; fi
 
 # A clean build into its own folder: a stale Sphinx environment can break after _toc.yml changes.
-build-check: $(STAMP)
+build-check: $(STAMP) $(MATHJAX)/tex-chtml.js
 	rm -rf _build/committed && mkdir -p _build/committed
 	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/committed/_config.yml
 	$(BIN)/jupyter-book build . -W --config _build/committed/_config.yml --path-output _build/committed

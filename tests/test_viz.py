@@ -30,3 +30,27 @@ def test_layer_trajectories_and_attention_before_after():
     figure = attention_before_after(clips, MotionPrompt(m=0.1, n=0.1), MotionPrompt(m=0.5, n=-0.2), ["a", "b"])
     assert len([axis for axis in figure.axes if axis.images]) == 2 * 3  # 3 rows x 2 clips
     assert len(figure.axes) == 2 * 3 + 4  # and a colorbar beside each of the 4 attention maps
+
+
+def test_slider_figure_draws_every_combination_and_is_reproducible():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vmp.viz import slider_figure
+
+    calls = []
+
+    def draw(slope, shift):
+        calls.append((slope, shift))
+        figure, axis = plt.subplots(figsize=(2, 1))
+        axis.plot([0, 1], [shift, slope])
+        return figure
+
+    explorer = slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1})
+    assert len(calls) == 6 and len(explorer.pictures) == 6 and explorer.start == (1, 1)
+    html = explorer.html()
+    assert html.count('type="range"') == 2 and "https://" not in html and "http://" not in html
+    assert html == slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1}).html()
+    assert len(set(explorer.pictures.values())) == 6  # each combination its own picture

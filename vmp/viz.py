@@ -6,6 +6,7 @@ so a chapter can show, save or test it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
@@ -160,3 +161,79 @@ def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Modul
         axis.set_yticks([])
     figure.tight_layout()
     return figure
+
+
+class SliderFigure:
+    """A figure with sliders that works in a static web page: every combination of the sliders'
+    values is drawn in advance, and a few lines of JavaScript show the picture the sliders select.
+    No kernel and no script from elsewhere are needed, so the published book responds offline."""
+
+    def __init__(self, pictures: dict[tuple[int, ...], str], parameters: dict[str, Sequence[float]],
+                 start: tuple[int, ...], label_format: str = "{:.3g}") -> None:
+        self.pictures, self.parameters, self.start = pictures, parameters, start
+        self.label_format = label_format
+        digest = hashlib.sha1("".join(pictures[key] for key in sorted(pictures)).encode()).hexdigest()
+        self.id = f"vmp-slider-{digest[:12]}"  # stable across runs, so executed notebooks reproduce
+
+    def html(self) -> str:
+        import json
+
+        names = list(self.parameters)
+        sources = {"-".join(map(str, key)): f"data:image/png;base64,{value}" for key, value in self.pictures.items()}
+        labels = [[self.label_format.format(v) for v in values] for values in self.parameters.values()]
+        start_key = "-".join(map(str, self.start))
+        rows = "".join(
+            f'<label style="display:block;font-family:sans-serif;font-size:13px">{name} '
+            f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{self.start[i]}" '
+            f'data-index="{i}" style="width:60%;vertical-align:middle"> '
+            f'<output>{labels[i][self.start[i]]}</output></label>'
+            for i, (name, values) in enumerate(self.parameters.items()))
+        script = (
+            f"(function(){{var root=document.getElementById('{self.id}');"
+            f"var sources={json.dumps(sources)};var labels={json.dumps(labels)};"
+            "var inputs=root.querySelectorAll('input[type=range]');"
+            "function show(){var key=[];inputs.forEach(function(input,i){key.push(input.value);"
+            "input.nextElementSibling.textContent=labels[i][input.value];});"
+            "root.querySelector('img').src=sources[key.join('-')];}"
+            "inputs.forEach(function(input){input.addEventListener('input',show);});})();"
+        )
+        return (f'<div id="{self.id}" class="vmp-slider-figure">{rows}'
+                f'<img src="{sources[start_key]}" alt="{", ".join(names)} explorer" style="max-width:100%">'
+                f"<script>{script}</script></div>")
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def __repr__(self) -> str:
+        sliders = ", ".join(f"{name}: {len(values)} values" for name, values in self.parameters.items())
+        return f"SliderFigure({sliders}; {len(self.pictures)} pictures)"
+
+
+def slider_figure(draw, parameters: dict[str, Sequence[float]], start: dict[str, float] | None = None,
+                  dpi: int = 72, label_format: str = "{:.3g}") -> SliderFigure:
+    """Draw ``draw(*values)`` (a function returning a matplotlib figure, called with one value per
+    slider, in ``parameters``' order) for every combination of the sliders' values, and return the
+    pictures behind one slider per parameter (see :class:`SliderFigure`)."""
+    import base64
+    import io
+    import itertools
+
+    import matplotlib.pyplot as plt
+
+    if not parameters or any(len(values) == 0 for values in parameters.values()):
+        raise ValueError(f"every slider needs at least one value, got {parameters}")
+    names = list(parameters)
+    pictures = {}
+    for key in itertools.product(*(range(len(values)) for values in parameters.values())):
+        figure = draw(*(parameters[name][i] for name, i in zip(names, key)))
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        plt.close(figure)
+        pictures[key] = base64.b64encode(buffer.getvalue()).decode()
+    start = start or {}
+    unknown = sorted(set(start) - set(names))
+    if unknown:
+        raise ValueError(f"start names {unknown} are not sliders ({names})")
+    first = tuple(int(np.argmin([abs(v - start.get(name, values[0])) for v in values]))
+                  for name, values in parameters.items())
+    return SliderFigure(pictures, parameters, first, label_format)
