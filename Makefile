@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # MathJax served from the build, not a CDN: the published pages render offline (npm registry).
-MATHJAX := _static/mathjax
+MATHJAX := _vendor/mathjax
 $(MATHJAX)/tex-chtml.js:
 	rm -rf _build/npm && mkdir -p _build/npm
 	cd _build/npm && npm install --no-save --no-audit --no-fund --silent mathjax@3.2.2

@@ -1,4 +1,4 @@
-"""Execute book chapters in place, top to bottom in one fresh kernel each, keeping widget state.
+"""Execute book chapters in place, top to bottom in one fresh kernel each.
 
 Run: ``python tools/execute_notebooks.py [book/03_*.ipynb ...]`` (default: every chapter).
 Prints a Markdown table of execution times for the README. Commit the notebooks it writes.
@@ -27,7 +27,7 @@ def execute(path: Path) -> float:
         timeout=1800,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=True,
+        store_widget_state=False,  # the book's interactive figures are static HTML (vmp.viz.slider_figure)
     )
     start = time.perf_counter()
     client.execute()
