@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks build-check bench clean
+.PHONY: book test unit notebooks build-check browser-check bench clean
 
 # The environment: created once, refreshed when the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,11 +27,12 @@ $(MATHJAX)/tex-chtml.js:
 book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
-# The whole suite: unit tests, every notebook under nbval, and the book built from committed outputs.
-test: unit notebooks build-check
+# The whole suite: unit tests, every notebook under nbval, the book built from committed outputs,
+# and every built chapter opened in headless Chromium.
+test: unit notebooks build-check browser-check
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
 
 notebooks: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
@@ -44,6 +45,10 @@ build-check: $(STAMP) $(MATHJAX)/tex-chtml.js
 	rm -rf _build/committed && mkdir -p _build/committed
 	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/committed/_config.yml
 	$(BIN)/jupyter-book build . -W --config _build/committed/_config.yml --path-output _build/committed
+
+# Needs Debian's chromium and chromium-driver (.ci/run installs them when missing).
+browser-check: build-check
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_motion_prompt.py

@@ -54,3 +54,13 @@ def test_slider_figure_draws_every_combination_and_is_reproducible():
     assert html.count('type="range"') == 2 and "https://" not in html and "http://" not in html
     assert html == slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1}).html()
     assert len(set(explorer.pictures.values())) == 6  # each combination its own picture
+
+
+def test_animations_load_nothing_from_elsewhere():
+    import torch
+
+    from vmp.viz import animate
+
+    html = animate({"frames": [torch.rand(8, 8, 3) for _ in range(3)]})
+    assert "font-awesome" not in html and 'class="fa ' not in html
+    assert "https://" not in html and "\u25b6" in html  # the play button, as a character

@@ -83,7 +83,23 @@ def animate(panels: dict[str, Sequence], kinds: dict[str, str] | None = None, in
 
     html = animation.FuncAnimation(figure, update, frames=frames, interval=interval, blit=True).to_jshtml(default_mode="loop")
     plt.close(figure)
-    return html
+    return without_icon_font(html)
+
+
+#: matplotlib's animation buttons as plain characters instead of Font Awesome icons.
+_BUTTON_GLYPHS = {"fa-minus": "\u2212", "fa-fast-backward": "|\u25c0", "fa-step-backward": "\u25c0|",
+                  "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u275a\u275a", "fa-play": "\u25b6",
+                  "fa-step-forward": "|\u25b6", "fa-fast-forward": "\u25b6|", "fa-plus": "+"}
+
+
+def without_icon_font(html: str) -> str:
+    """matplotlib's JavaScript animation without its Font Awesome stylesheet, which it loads from a
+    CDN: the buttons get plain characters, so the published page makes no request elsewhere."""
+    import re
+
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    return re.sub(r'<i class="fa (fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>',
+                  lambda match: _BUTTON_GLYPHS.get(match.group(1), match.group(1)), html)
 
 
 def to_unit(clip: torch.Tensor, mean: Sequence[float] = (0.45,) * 3, std: Sequence[float] = (0.225,) * 3) -> torch.Tensor:
