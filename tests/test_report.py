@@ -86,3 +86,18 @@ def test_chance_p_value_is_the_binomial_tail():
     assert chance_p_value(23 / 60, 60, 1 / 6) < 1e-4 < chance_p_value(22 / 60, 60, 1 / 6)
     with pytest.raises(ValueError, match="not a whole number"):
         chance_p_value(0.5, 7, 0.5)
+
+
+def test_choose_on_validation_and_paired_comparisons_read_ablation_records():
+    from vmp.report import by_seed, choose_on_validation, paired_comparisons
+
+    records = [{"backbone": "b", "config": name, "seed": seed, "val_top1": val, "test_top1": test}
+               for name, val, tests in (("x", 0.6, (0.50, 0.52, 0.55)), ("y", 0.7, (0.60, 0.61, 0.66)),
+                                        ("z", 0.5, (0.90, 0.95, 0.99)))
+               for seed, test in enumerate(tests)]
+    assert choose_on_validation(records, "b", ["x", "y", "z"]) == "y"  # z is best on test, not on validation
+    (row,) = paired_comparisons(records, "b", [("y", "x")])
+    assert row["interval"].mean == pytest.approx(0.1, abs=1e-12) and row["verdict"] == "y ahead"
+    assert by_seed(records, "b", "x") == {0: 0.50, 1: 0.52, 2: 0.55}
+    with pytest.raises(ValueError, match="no runs of 'w'"):
+        by_seed(records, "b", "w")

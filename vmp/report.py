@@ -109,3 +109,27 @@ def chance_p_value(accuracy: float, clips: int, chance: float) -> float:
     if abs(correct - accuracy * clips) > 1e-6:
         raise ValueError(f"accuracy {accuracy} is not a whole number of correct clips out of {clips}")
     return float(stats.binomtest(correct, clips, chance, alternative="greater").pvalue)
+
+
+def by_seed(records: Sequence[dict], backbone: str, config: str, metric: str = "test_top1") -> dict[int, float]:
+    """``{seed: metric}`` of one backbone's runs of one configuration (records as
+    ``benchmarks/ablations.py`` writes them: ``backbone``, ``config``, ``seed`` and the metrics)."""
+    values = {r["seed"]: r[metric] for r in records if r["backbone"] == backbone and r["config"] == config}
+    if not values:
+        raise ValueError(f"no runs of {config!r} for {backbone!r}")
+    return values
+
+
+def choose_on_validation(records: Sequence[dict], backbone: str, candidates: Sequence[str]) -> str:
+    """The candidate configuration with the best mean validation top-1 over its seeds (test unseen)."""
+    return max(candidates, key=lambda name: statistics.fmean(by_seed(records, backbone, name, "val_top1").values()))
+
+
+def paired_comparisons(records: Sequence[dict], backbone: str, pairs: Sequence[tuple[str, str]],
+                       confidence: float = 0.95) -> list[dict]:
+    """For each ``(a, b)``: the paired test top-1 difference ``a - b`` over seeds, its interval and verdict."""
+    rows = []
+    for a, b in pairs:
+        interval = paired_difference(by_seed(records, backbone, a), by_seed(records, backbone, b), confidence)
+        rows.append({"a": a, "b": b, "interval": interval, "verdict": verdict(interval, a, b)})
+    return rows
