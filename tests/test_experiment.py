@@ -32,6 +32,7 @@ def test_profiles_say_what_they_run():
     config = full.train_config(seed=3, tav_weight=0.5)
     assert (config.optimizer, config.lr, config.schedule, tuple(config.milestones)) == ("sgd", 0.005, "step", (11, 14))
     assert (config.seed, config.tav_weight, config.epochs) == (3, 0.5, 25)
+    assert config.workers >= 1 and book.train_config().workers == 0  # a GPU run decodes in parallel workers
     assert get_profile("full", frames=32).frames == 32
     with pytest.raises(ValueError, match="unknown profile 'fast'"):
         get_profile("fast")

@@ -168,6 +168,27 @@ def test_kinetics_weights_are_loaded_and_the_head_replaced(monkeypatch):
     assert all(torch.equal(loaded[k], original[k]) for k in shared)
 
 
+def test_a_kinetics_file_that_pickles_more_than_tensors_loads_with_a_warning(monkeypatch):
+    """pytorchvideo's .pyth files may hold non-tensor objects that weights_only=True refuses."""
+    import pickle
+
+    source = build_backbone("x3d_xs", 400, 4, 64)
+    calls = []
+
+    def served(url, *args, weights_only, **kwargs):
+        calls.append(weights_only)
+        if weights_only:
+            raise pickle.UnpicklingError("Weights only load failed: unsupported global numpy.core.multiarray.scalar")
+        return {"model_state": source.state_dict(), "epoch": object()}
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", served)
+    with pytest.warns(UserWarning, match="pickles more than tensors"):
+        model = build_backbone("x3d_xs", 7, 4, 64, weights="kinetics")
+    assert calls == [True, False] and model.blocks[-1].proj.out_features == 7
+    with pytest.raises(backbones.ModelConfigError, match="not an official checkpoint"):
+        backbones._fetch_state_dict("https://example.org/other.pyth", "x3d_xs")
+
+
 def test_timesformer_from_a_local_pretrained_folder(tmp_path):
     source = build_backbone("timesformer", 10, 8, 32)
     source.save_pretrained(tmp_path / "tsf")

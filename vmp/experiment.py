@@ -50,6 +50,7 @@ class Profile:
     weights: str | None  # None: random initialisation; "kinetics": pretrained backbones
     synthetic: SynthConfig | None  # the synthetic benchmark to generate, or None for the UCF101 subset
     recipes: dict = field(default_factory=dict)  # backbone -> TrainConfig fields that differ from the above
+    workers: int = 0  # DataLoader processes that decode clips (0: in the training process)
 
     def train_config(self, seed: int = 0, tav_weight: float = 0.0, backbone: str | None = None,
                      **changes) -> TrainConfig:
@@ -57,15 +58,18 @@ class Profile:
         schedule = "step" if self.milestones else "cosine"
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
                              prompt_lr=self.prompt_lr, schedule=schedule, milestones=self.milestones,
-                             tav_weight=tav_weight, seed=seed)
+                             tav_weight=tav_weight, seed=seed, workers=self.workers)
         return dataclasses.replace(config, **{**self.recipes.get(backbone, {}), **changes})
 
 
-#: Fine-tuning recipes of the book's pretrained backbones, chosen on the validation split by
-#: ``benchmarks/choose_recipes.py`` (its results: ``benchmarks/results/recipes.json``).
+#: Fine-tuning recipes of the book's pretrained backbones (AdamW): the learning rates were chosen
+#: on the validation split by ``benchmarks/finetune.py`` (its results:
+#: ``benchmarks/results/finetune.json``); warm-up and clipping were fixed before it ran.
 FINETUNE = {
     "tiny3d": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
     "slowfast_r50": {"lr": 3e-3, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0},
+    "x3d_xs": {"lr": 1e-2, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0, "epochs": 16},
+    "timesformer": {"lr": 3e-4, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
 }
 
 
@@ -75,8 +79,10 @@ PROFILES = {
                     synthetic=SynthConfig(seed=0, classes=8, clips_per_class=50, frames=9, size=80,
                                           distractors=nuisance("heavy")),
                     recipes=FINETUNE),
+    # decoding video in the training process would starve a GPU: decode in parallel workers
     "full": Profile("full", frames=8, crop=224, short_side=256, epochs=25, batch_size=8, optimizer="sgd", lr=0.005,
-                    prompt_lr=None, milestones=(11, 14), flip=True, weights="kinetics", synthetic=None),
+                    prompt_lr=None, milestones=(11, 14), flip=True, weights="kinetics", synthetic=None,
+                    workers=min(8, os.cpu_count() or 1)),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import urllib.error
 import warnings
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ def _quiet_pytorchvideo_import():
 
 
 def _fetch_state_dict(url: str, name: str) -> dict:
+    """A Kinetics checkpoint from pytorchvideo's model zoo (one of :data:`KINETICS_URLS`).
+
+    Loaded with ``weights_only=True`` first. pytorchvideo's ``.pyth`` files may pickle more than
+    tensors, which that refuses with ``UnpicklingError``; only for these official addresses the
+    file is then read in full, with a warning, instead of failing with a raw traceback.
+    """
     try:
         checkpoint = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
     except (urllib.error.URLError, OSError) as error:
@@ -84,6 +91,13 @@ def _fetch_state_dict(url: str, name: str) -> dict:
             f"cannot fetch Kinetics weights for {name} from {url} ({error}); "
             "pretrained weights need a network (Colab has one), or pass a local checkpoint path"
         ) from error
+    except pickle.UnpicklingError as error:
+        if url not in KINETICS_URLS.values():
+            raise ModelConfigError(f"{url} holds more than tensors and is not an official checkpoint; "
+                                   f"refusing to unpickle it ({error})") from error
+        warnings.warn(f"{name}: {url} pickles more than tensors; loading it in full (an official pytorchvideo "
+                      "checkpoint)", stacklevel=3)
+        checkpoint = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=False)
     return checkpoint.get("model_state", checkpoint)
 
 
