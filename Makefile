@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks build-check browser-check bench clean
+.PHONY: book test unit notebooks build-check browser-check student bench clean
 
 # The environment: created once, refreshed when the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -49,6 +49,10 @@ build-check: $(STAMP) $(MATHJAX)/tex-chtml.js
 # Needs Debian's chromium and chromium-driver (.ci/run installs them when missing).
 browser-check: build-check
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+
+# Student notebooks (no solutions, no outputs) in student/book/: what the Colab buttons open.
+student: $(STAMP)
+	$(BIN)/python tools/student_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_motion_prompt.py

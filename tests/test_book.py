@@ -34,3 +34,33 @@ def test_the_colab_cell_is_pinned_and_fails_loudly(tmp_path):
         assert "https" in str(error)
     else:
         raise AssertionError("an http address was accepted")
+
+
+def test_student_notebooks_are_current_and_hold_no_solutions():
+    import student_notebooks
+
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "student_notebooks.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in colab_cells.chapters():
+        book = nbformat.read(path, as_version=4)
+        student = nbformat.read(student_notebooks.STUDENT / path.name, as_version=4)
+        kept = [cell.source for cell in book.cells if "solution" not in cell.metadata.get("tags", [])]
+        assert [cell.source for cell in student.cells] == kept, path.name
+        assert not any("{admonition} Solution" in cell.source for cell in student.cells), path.name
+        assert all(not cell.get("outputs") for cell in student.cells), path.name
+    exercises = nbformat.read(ROOT / "book" / "11_exercises.ipynb", as_version=4)
+    assert sum("solution" in cell.metadata.get("tags", []) for cell in exercises.cells) >= 14
+
+
+def test_a_solution_cell_is_dropped_and_outputs_cleared():
+    import student_notebooks
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Exercise"),
+        nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("assert answer == 42", outputs=[nbformat.v4.new_output("stream", text="ok")]),
+    ])
+    student = student_notebooks.student_version(notebook)
+    assert [cell.source for cell in student.cells] == ["## Exercise", "assert answer == 42"]
+    assert student.cells[1].outputs == [] and len(notebook.cells) == 3  # the book's notebook is untouched
