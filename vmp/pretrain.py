@@ -60,7 +60,7 @@ RECIPES = {
     "slowfast_r50": Recipe({"depth": 18, "width": 16}),
     "x3d_xs": Recipe({"width_factor": 1.0, "depth_factor": 1.0}),
     "timesformer": Recipe({"patch_size": 16, "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3,
-                           "intermediate_size": 768}, lr=5e-4, epochs=10, warmup_epochs=2, weight_decay=0.05),
+                           "intermediate_size": 768}, lr=5e-4, epochs=40, warmup_epochs=2, weight_decay=0.05),
 }
 
 
