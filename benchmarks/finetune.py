@@ -16,10 +16,12 @@ Every run (validation and test top-1, the layer's slope and shift per epoch, sec
 hold the chosen recipes (a test checks it). The book's results came from
 
     python benchmarks/finetune.py --backbone tiny3d slowfast_r50 --threads 1
-    python benchmarks/finetune.py --backbone x3d_xs timesformer --select-inputs difference --threads 1
+    python benchmarks/finetune.py --backbone x3d_xs timesformer --select-inputs difference
 
-(X3D's and TimeSformer's learning rates chosen on the difference input alone, to save time),
-about 45 minutes for all four on a 2-core CPU.
+(X3D's and TimeSformer's learning rates chosen on the difference input alone, to save time; X3D
+fine-tunes for 16 epochs, its recipe in ``FINETUNE``, since at 8 it was still improving), about an
+hour for all four on a 2-core CPU with nothing else running. Never run two of these at once: two
+PyTorch processes on two cores slow each other down five- to tenfold.
 """
 
 from __future__ import annotations

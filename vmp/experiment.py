@@ -68,7 +68,7 @@ class Profile:
 FINETUNE = {
     "tiny3d": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
     "slowfast_r50": {"lr": 3e-3, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-    "x3d_xs": {"lr": 1e-2, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0, "epochs": 16},
+    "x3d_xs": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0, "epochs": 16},
     "timesformer": {"lr": 3e-4, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
 }
 
