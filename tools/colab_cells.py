@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MARK = "# In Colab:"
 
 TEMPLATE = '''# In Colab: fetch the book at version {version} and install its package with the models and book
-# extras. Colab's own torch is kept (the package asks only for lower bounds; no widgets needed).
+# extras. Colab's own torch and ipywidgets are kept (the package asks only for lower bounds).
 # Outside Colab this cell does nothing. A failed clone or install stops here with its error.
 import os
 import subprocess
