@@ -37,6 +37,7 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    notebook.metadata.pop("widgets", None)  # state left by an older execution would pull CDN scripts
     nbformat.write(notebook, path)
     return seconds
 
