@@ -2,8 +2,9 @@
 
 Run: ``python benchmarks/bench_motion_prompt.py [--repeats 15] [--no-compile]``.
 The four power-normalisation attention functions (``MotionPrompt(function=...)``, plain autograd)
-are measured beside the sigmoid in the same rounds. Every contender runs once per round, in turn, so machine noise hits them alike; the script
-prints the median time of each and the ratios the project's goals are stated in.
+are measured beside the sigmoid in the same rounds. Every contender runs once per round, in turn,
+so machine noise hits them alike; the script prints the median time of each and the ratios the
+project's goals are stated in.
 
 glibc's malloc decides per allocation whether to map fresh pages, and that decision drifts with
 the allocation history: the same 37 MiB copy takes 2.5 ms or 11 ms depending on what ran before

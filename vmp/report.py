@@ -79,16 +79,16 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
 
 
 def paired_difference(a: dict[int, float], b: dict[int, float], confidence: float = 0.95) -> Interval:
-    """Mean of ``a[seed] - b[seed]`` over the seeds both have, with a paired-t confidence interval.
+    """Mean of ``a[seed] - b[seed]`` over the seeds (both must have the same ones), with a paired-t
+    confidence interval.
 
     Pairing by seed removes what two runs with one seed share (the head's initial weights, the batch
     order), so the interval is about the configurations, not the draws.
     """
-    seeds = sorted(set(a) & set(b))
     missing = sorted(set(a) ^ set(b))
     if missing:
         raise ValueError(f"seeds {missing} are in one configuration only; pair runs by seed")
-    return mean_interval([a[s] - b[s] for s in seeds], confidence)
+    return mean_interval([a[seed] - b[seed] for seed in sorted(a)], confidence)
 
 
 def verdict(interval: Interval, better: str, worse: str) -> str:

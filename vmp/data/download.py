@@ -72,13 +72,12 @@ def download(
     try:
         digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            first = True
-            for block in iter(lambda: response.read(CHUNK), b""):
-                if first:
-                    _refuse_web_page(url, name, response.headers.get("Content-Type", ""), block)
-                    first = False
+            block = response.read(CHUNK)
+            _refuse_web_page(url, name, response.headers.get("Content-Type", ""), block)
+            while block:
                 out.write(block)
                 digest.update(block)
+                block = response.read(CHUNK)
         actual = digest.hexdigest()
         if expected is not None and actual != expected:
             raise ChecksumError(f"download of {url} has SHA-256 {actual}, expected {expected}; nothing was kept")
