@@ -185,3 +185,24 @@ def test_a_web_page_in_place_of_the_file_is_neither_kept_nor_trusted(server, tmp
     assert list(cache.iterdir()) == []  # no file, no recorded hash: the next try downloads again
     (root / "real.html").write_bytes(b"<html>a page that is the file asked for</html>")
     assert download(f"{url}/real.html", None, cache_dir=cache).read_bytes().startswith(b"<html>")
+
+
+def test_a_file_that_is_not_the_archive_its_name_says_is_neither_kept_nor_trusted(server, tmp_path):
+    root, url = server
+    cache = tmp_path / "cache"
+    for name in ("videos.rar", "subset.zip", "subset.tar.gz"):
+        (root / name).write_bytes(b"plain text, not an archive")
+        with pytest.raises(NotTheFileError, match=f"{url}/{name} did not return a .* archive"):
+            download(f"{url}/{name}", None, cache_dir=cache)
+    assert list(cache.iterdir()) == []
+    (root / "real.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(32))
+    assert download(f"{url}/real.rar", None, cache_dir=cache).read_bytes().startswith(b"Rar!")
+
+
+def test_hmdb51_has_no_retired_default_and_says_what_to_bring(tmp_path):
+    from vmp.data.download import hmdb51
+
+    with pytest.raises(TypeError):
+        hmdb51()  # the addresses are required: the original ones are retired
+    with pytest.raises(ValueError, match="hmdb51_org.rar and test_train_splits.rar"):
+        hmdb51("", "", cache=tmp_path)

@@ -25,10 +25,13 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    repository, version, folder = "{url}", "{version}", "/content/vmp-book"
+    repository, version = "{url}", "{version}"
+    folder = "/content/vmp-book"
     if not os.path.isdir(folder):
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", version, repository, folder], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"{{folder}}[models,book]"], check=True)
+        clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", version, repository, folder]
+        subprocess.run(clone, check=True)
+    install = [sys.executable, "-m", "pip", "install", "--quiet", f"{{folder}}[models,book]"]
+    subprocess.run(install, check=True)
     os.chdir(f"{{folder}}/book")'''
 
 

@@ -89,14 +89,23 @@ def download(
     return target
 
 
+#: The first bytes an archive of each kind starts with, checked before a download is kept or trusted.
+ARCHIVE_MAGIC = {".zip": (b"PK\x03\x04",), ".rar": (b"Rar!\x1a\x07",), ".gz": (b"\x1f\x8b",), ".tgz": (b"\x1f\x8b",)}
+
+
 def _refuse_web_page(url: str, name: str, content_type: str, start: bytes) -> None:
-    """Raise if a download that should be ``name`` is an HTML page: it must be neither kept nor trusted."""
+    """Raise if a download that should be ``name`` is an HTML page, or not the archive its name says:
+    it must be neither kept nor trusted."""
     if name.lower().endswith((".html", ".htm")):
         return
     looks_like_html = start.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
     if looks_like_html or content_type.split(";")[0].strip().lower() == "text/html":
         raise NotTheFileError(f"{url} returned a web page (Content-Type {content_type or 'unknown'!r}), not {name}: "
                               "the file has probably moved; nothing was kept or recorded")
+    magic = ARCHIVE_MAGIC.get(Path(name).suffix.lower())
+    if magic and not start.startswith(magic):
+        raise NotTheFileError(f"{url} did not return a {Path(name).suffix} archive (it starts with {start[:8]!r}), "
+                              f"so it is not {name}; nothing was kept or recorded")
 
 
 def _verify(path: Path, expected: str | None, what: str) -> None:
@@ -146,8 +155,10 @@ UCF101_SUBSET_URL = "https://huggingface.co/datasets/sayakpaul/ucf101-subset/res
 #: HMDB51 as its authors distributed it: a RAR of per-class RARs, and the official split files.
 #: These Brown University addresses have been retired (they answer with a web page, which
 #: :func:`download` refuses); pass the addresses of a mirror to :func:`hmdb51`.
-HMDB51_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar"
-HMDB51_SPLITS_URL = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar"
+#: Where HMDB-51's archives used to be. These addresses now answer with a web page, and no other
+#: address could be verified as current, so :func:`hmdb51` has no default: bring the two archives.
+HMDB51_RETIRED = ("http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar",
+                  "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar")
 
 
 def ucf101_subset(cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = UCF101_SUBSET_URL) -> Path:
@@ -164,11 +175,19 @@ def ucf101_subset(cache: str | os.PathLike | None = None, sha256: str | None = N
     return found[0]
 
 
-def hmdb51(cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = HMDB51_URL,
-           splits_url: str = HMDB51_SPLITS_URL) -> Path:
-    """Download HMDB51's videos and split files and unpack them (``pip install "vmp[hmdb]"`` for
-    ``rarfile``, plus an ``unrar`` tool: ``apt-get install unrar`` or ``unar``). The authors' own
-    addresses are retired: pass a mirror's as ``url`` and ``splits_url``."""
+def hmdb51(url: str, splits_url: str, cache: str | os.PathLike | None = None, sha256: str | None = None) -> Path:
+    """Fetch HMDB-51's videos (``hmdb51_org.rar``) and split files (``test_train_splits.rar``) from
+    addresses you give, and unpack them (``pip install "vmp[hmdb]"`` for ``rarfile``, plus an unrar
+    tool: ``apt-get install unrar`` or ``unar``).
+
+    The original addresses (:data:`HMDB51_RETIRED`) are retired and no replacement could be verified,
+    so there is no default: download the two archives from a source you trust and pass their
+    addresses, ``file:///path/to/hmdb51_org.rar`` for a copy on disk. Each is checked to be a RAR
+    archive before it is kept.
+    """
+    if not url or not splits_url:
+        raise ValueError("hmdb51 needs the addresses of hmdb51_org.rar and test_train_splits.rar "
+                         "(https:// or file://); the original ones are retired (vmp.data.download.HMDB51_RETIRED)")
     try:
         import rarfile
     except ImportError as error:
