@@ -246,3 +246,16 @@ def test_tqdm_disable_hides_progress_bars_in_notebooks_too(monkeypatch):
     bar = vmp.train.progress(range(3), "epoch")
     assert not bar.disable
     bar.close()
+
+
+def test_loaders_pin_memory_for_a_gpu_only(monkeypatch):
+    import vmp.train as train
+
+    assert train.pins_memory(torch.device("cuda", 0)) and train.pins_memory("cuda")
+    assert not train.pins_memory(torch.device("cpu"))
+    clips = torch.utils.data.TensorDataset(torch.randn(4, 3, 3, 16, 16), torch.tensor([0, 1, 0, 1]))
+    assert train._distributed_loader(clips, 2, 0, pin_memory=True).pin_memory
+    asked = []
+    monkeypatch.setattr(train, "pins_memory", lambda device: asked.append(torch.device(device).type) or False)
+    train.evaluate(build_model("tiny3d", 2, 2, 16, norm="group"), clips, device=torch.device("cpu"))
+    assert asked == ["cpu"]

@@ -154,8 +154,14 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
+def pins_memory(device: torch.device) -> bool:
+    """Whether loaders feeding ``device`` should return page-locked batches: on a GPU they copy
+    asynchronously (``non_blocking``) while the next batch decodes; on a CPU pinning only costs."""
+    return torch.device(device).type == "cuda"
+
+
 def _distributed_loader(dataset: Dataset, batch: int, workers: int, shuffle: bool = False, seed: int = 0,
-                        epoch: int = 0) -> DataLoader:
+                        epoch: int = 0, pin_memory: bool = False) -> DataLoader:
     """This process's share of ``dataset``: for training (``shuffle``) a permutation fixed by seed and
     epoch, padded to equal shares; for evaluation every item once over all processes."""
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
@@ -165,7 +171,8 @@ def _distributed_loader(dataset: Dataset, batch: int, workers: int, shuffle: boo
     else:
         sampler = ShardSampler(dataset, rank, world)
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)  # seeds the workers, per epoch
-    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, generator=generator)
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers, generator=generator,
+                      pin_memory=pin_memory)
 
 
 def _all_reduce(values: torch.Tensor) -> torch.Tensor:
@@ -229,12 +236,12 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: i
     device = device or next(model.parameters()).device
     inner = _unwrap(model)
     num_classes = inner.num_classes
-    loader = _distributed_loader(dataset, batch_size, workers)
+    loader = _distributed_loader(dataset, batch_size, workers, pin_memory=pins_memory(device))
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     extra = torch.zeros(2, dtype=torch.float64)  # top-5 correct, loss sum
     for clips, labels in progress(loader, description):
-        clips, labels = clips.to(device), labels.to(device)
+        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         views = clips.shape[1] if clips.dim() == 6 else 1
         logits = inner(clips.flatten(0, 1) if views > 1 else clips).logits.float()
         probabilities = logits.softmax(-1).reshape(len(labels), views, -1).mean(1)
@@ -290,7 +297,8 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
     for epoch in range(start, config.epochs):
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
-        loader = _distributed_loader(train_set, config.batch_size // world, config.workers, True, config.seed, epoch)
+        loader = _distributed_loader(train_set, config.batch_size // world, config.workers, True, config.seed, epoch,
+                                     pin_memory=pins_memory(device))
         record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
         trained = train_one_epoch(network, loader, optimizer, config, device, scaler, f"epoch {epoch + 1}/{config.epochs}")
         record.update({f"train_{key}": value for key, value in trained.items()})
