@@ -89,6 +89,11 @@ def test_chapter_renders_offline_with_working_figures(site, browser, chapter):
     text = browser.execute_script("return document.querySelector('main, article, body').innerText")
     for raw in ("\\(", "\\)", "\\[", "\\]", "$$"):
         assert raw not in text, f"{chapter}: raw TeX {raw!r} left in the rendered text"
+    prose = browser.execute_script(  # the page's text outside code blocks
+        "const page = document.querySelector('main, article, body').cloneNode(true);"
+        "page.querySelectorAll('pre').forEach(block => block.remove()); return page.innerText")
+    for raw in ("|---|", "|—|", "| --- |"):  # a Markdown table left as text (e.g. a displayed result table)
+        assert raw not in prose, f"{chapter}: a Markdown table was not rendered ({raw!r} in the text)"
     elsewhere = [url for url in requested_urls(browser)
                  if urllib.parse.urlparse(url).scheme not in ("data", "blob", "about")
                  and urllib.parse.urlparse(url).hostname != "127.0.0.1"]
