@@ -20,13 +20,18 @@ def _array(image: torch.Tensor | np.ndarray) -> np.ndarray:
 def grid(rows: Sequence[Sequence], row_titles: Sequence[str], column_titles: Sequence[str] | None = None,
          kinds: Sequence[str] | None = None, size: float = 1.6, limit: float | None = None):
     """A figure of images, one row per sequence. ``kinds[r]``: ``"rgb"`` (uint8 or [0, 1] floats),
-    ``"signed"`` (diverging colours, symmetric around 0, ``limit`` sets the range) or ``"map"`` ([0, 1])."""
+    ``"signed"`` (diverging colours, symmetric around 0, ``limit`` sets the range) or ``"map"`` ([0, 1]).
+    Every signed or map row gets a colorbar: a difference or an attention is read off its colours."""
     import matplotlib.pyplot as plt
 
     kinds = kinds or ["rgb"] * len(rows)
     columns = max(len(row) for row in rows)
-    figure, axes = plt.subplots(len(rows), columns, figsize=(size * columns, size * len(rows)), squeeze=False)
+    # each row as tall as its images are at this width: no empty bands around wide frames
+    heights = [size * _array(row[0]).shape[0] / _array(row[0]).shape[1] for row in rows]
+    figure, axes = plt.subplots(len(rows), columns, figsize=(size * columns + 0.8, sum(heights) + 0.3 * len(rows)),
+                                squeeze=False, layout="constrained", gridspec_kw={"height_ratios": heights})
     for r, (row, kind) in enumerate(zip(rows, kinds)):
+        shown = None
         for c in range(columns):
             axis = axes[r][c]
             axis.set_xticks([])
@@ -37,16 +42,19 @@ def grid(rows: Sequence[Sequence], row_titles: Sequence[str], column_titles: Seq
             image = _array(row[c])
             if kind == "signed":
                 bound = limit or float(np.abs(image).max()) or 1.0
-                axis.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
+                shown = axis.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
             elif kind == "map":
-                axis.imshow(image, cmap="magma", vmin=0, vmax=1)
+                shown = axis.imshow(image, cmap="magma", vmin=0, vmax=1)
             else:
                 axis.imshow(image if image.dtype == np.uint8 else np.clip(image, 0, 1))
             if c == 0:
                 axis.set_ylabel(row_titles[r], fontsize=9)
             if column_titles and r == 0:
                 axis.set_title(column_titles[c], fontsize=9)
-    figure.tight_layout()
+        if shown is not None:
+            bar = figure.colorbar(shown, ax=list(axes[r]), shrink=0.85, pad=0.01, aspect=12)
+            bar.ax.tick_params(labelsize=7)
+            bar.set_label("difference" if kind == "signed" else "attention", fontsize=8)
     return figure
 
 
