@@ -234,7 +234,7 @@ class SliderFigure:
 
 
 def slider_figure(draw, parameters: dict[str, Sequence[float]], start: dict[str, float] | None = None,
-                  dpi: int = 72, label_format: str = "{:.3g}") -> SliderFigure:
+                  dpi: int = 100, label_format: str = "{:.3g}") -> SliderFigure:
     """Draw ``draw(*values)`` (a function returning a matplotlib figure, called with one value per
     slider, in ``parameters``' order) for every combination of the sliders' values, and return the
     pictures behind one slider per parameter (see :class:`SliderFigure`)."""
