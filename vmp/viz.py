@@ -27,7 +27,7 @@ def grid(rows: Sequence[Sequence], row_titles: Sequence[str], column_titles: Seq
     kinds = kinds or ["rgb"] * len(rows)
     columns = max(len(row) for row in rows)
     # each row as tall as its images are at this width: no empty bands around wide frames
-    heights = [size * _array(row[0]).shape[0] / _array(row[0]).shape[1] for row in rows]
+    heights = [size * height / width for height, width in (_array(row[0]).shape[:2] for row in rows)]
     figure, axes = plt.subplots(len(rows), columns, figsize=(size * columns + 0.8, sum(heights) + 0.3 * len(rows)),
                                 squeeze=False, layout="constrained", gridspec_kw={"height_ratios": heights})
     for r, (row, kind) in enumerate(zip(rows, kinds)):

@@ -73,7 +73,7 @@ def download(
         digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             block = response.read(CHUNK)
-            _refuse_web_page(url, name, response.headers.get("Content-Type", ""), block)
+            _refuse_what_is_not_the_file(url, name, response.headers.get("Content-Type", ""), block)
             while block:
                 out.write(block)
                 digest.update(block)
@@ -93,7 +93,7 @@ def download(
 ARCHIVE_MAGIC = {".zip": (b"PK\x03\x04",), ".rar": (b"Rar!\x1a\x07",), ".gz": (b"\x1f\x8b",), ".tgz": (b"\x1f\x8b",)}
 
 
-def _refuse_web_page(url: str, name: str, content_type: str, start: bytes) -> None:
+def _refuse_what_is_not_the_file(url: str, name: str, content_type: str, start: bytes) -> None:
     """Raise if a download that should be ``name`` is an HTML page, or not the archive its name says:
     it must be neither kept nor trusted."""
     if name.lower().endswith((".html", ".htm")):
@@ -152,11 +152,9 @@ def extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
 
 #: The UCF101 subset (10 classes, train/val/test class folders) published on the Hugging Face hub.
 UCF101_SUBSET_URL = "https://huggingface.co/datasets/sayakpaul/ucf101-subset/resolve/main/UCF101_subset.tar.gz"
-#: HMDB51 as its authors distributed it: a RAR of per-class RARs, and the official split files.
-#: These Brown University addresses have been retired (they answer with a web page, which
-#: :func:`download` refuses); pass the addresses of a mirror to :func:`hmdb51`.
-#: Where HMDB-51's archives used to be. These addresses now answer with a web page, and no other
-#: address could be verified as current, so :func:`hmdb51` has no default: bring the two archives.
+#: Where HMDB-51's archives (a RAR of per-class RARs, and the official split files) used to be. These
+#: addresses now answer with a web page, which :func:`download` refuses, and no other address could
+#: be verified as current, so :func:`hmdb51` has no default: bring the two archives.
 HMDB51_RETIRED = ("http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hmdb51_org.rar",
                   "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar")
 
