@@ -5,8 +5,9 @@ tests. Each chapter is executed with its profile switched to ``"full"`` after a 
 (1) serves a small generated data set as the "downloaded" UCF101 subset, (2) serves fresh networks
 of the right architecture (400 classes) as the Kinetics checkpoints and a small Kinetics-shaped
 TimeSformer saved on disk as its hub model, and (3) scales the full profile's clip sizes and
-schedule down (4+1 frames of 32 pixels, 8 epochs of AdamW) so that a CPU finishes. Everything after the stand-in cell is the chapter as
-published: its full-profile branches, and the assertions it makes under that profile.
+schedule down (4+1 frames of 32 pixels, 8 epochs of AdamW) so that a CPU finishes. Everything
+after the stand-in cell is the chapter as published: its full-profile branches, and the
+assertions it makes under that profile.
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
+
+from vmp.data.writing import write_video
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 #: The stand-in schedule: AdamW, which learns the stand-in task from random weights in a few epochs.
 EPOCHS, LR = 8, 1e-3
 CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer")
+#: 3 classes, each with its own background colour (a cue in the frames) and its own flicker, the
+#: whole frame brightening and darkening by turns (a cue in the differences), with a white square
+#: moving across: any input is learned in a few epochs even from random weights.
+COLOURS, FLICKER = ((150, 70, 70), (70, 150, 70), (70, 70, 150)), (0, 30, 60)
+SPLITS = {"train": (0, 24), "val": (100, 8), "test": (200, 8)}  # first clip number, clips per class
 
 STAND_INS = """
 import dataclasses
@@ -29,45 +38,17 @@ from pathlib import Path
 import vmp.data.download
 import vmp.experiment
 import vmp.models.backbones as backbones
-from transformers import TimesformerConfig, TimesformerForVideoClassification
-import numpy as np
-from vmp.data.writing import write_video
 
 stand_in = Path({folder!r})
-# (1) The "UCF101 subset": 3 classes, each with its own background colour (a cue in the frames) and
-# its own flicker, the whole frame brightening and darkening by turns (a cue in the differences),
-# with a white square moving across: 24 training, 8 validation and 8 test clips each, so that any
-# input is learned in a few epochs even from random weights.
-COLOURS, FLICKER = ((150, 70, 70), (70, 150, 70), (70, 70, 150)), (0, 30, 60)
-
-
-def stand_in_clip(label, number):
-    rng = np.random.default_rng(1000 * label + number)
-    x, y = (int(v) for v in rng.integers(2, 20, size=2))
-    frames = np.empty((9, 40, 40, 3), np.uint8)
-    for t in range(9):
-        frames[t] = np.add(COLOURS[label], FLICKER[label] * (t % 2))
-        left = (x + 2 * t) % 30
-        frames[t, y:y + 10, left:left + 10] = 255
-    return frames
-
-
-ucf = stand_in / "ucf101"
-for split, count in (("train", 24), ("val", 8), ("test", 8)):
-    for label in range(3):
-        for number in range(count):
-            clip_path = ucf / split / f"class{{label}}" / f"{{split}}_{{number:03d}}.mp4"
-            write_video(clip_path, stand_in_clip(label, {{"train": 0, "val": 100, "test": 200}}[split] + number))
-vmp.data.download.ucf101_subset = lambda cache=None, **options: ucf
-# (2) "Kinetics" weights: a fresh 400-class network of the architecture asked for.
+# (1) the "UCF101 subset"
+vmp.data.download.ucf101_subset = lambda cache=None, **options: stand_in / "ucf101"
+# (2) "Kinetics" weights: a fresh 400-class network of the architecture asked for
 backbones._fetch_state_dict = lambda url, name: backbones.BUILDERS[name](400, 4, 32, None).state_dict()
-TimesformerForVideoClassification(TimesformerConfig(
-    num_frames=8, image_size=64, patch_size=16, hidden_size=48, num_hidden_layers=2,
-    num_attention_heads=2, intermediate_size=96, num_labels=400)).save_pretrained(stand_in / "k400")
 backbones.TIMESFORMER_HUB["kinetics"] = str(stand_in / "k400")
-# (3) The full profile at a CPU's sizes and schedule; the chapters' own sizes (32 frames, 160 px...)
-# are ignored.
-SCALED = {{"frames": 4, "crop": 32, "short_side": 36, "epochs": {epochs}, "lr": {lr}, "optimizer": "adamw", "workers": 0}}
+# (3) the full profile at a CPU's sizes and schedule; the chapters' own sizes (32 frames, 160 px...)
+# are ignored
+SCALED = {{"frames": 4, "crop": 32, "short_side": 36, "epochs": {epochs}, "lr": {lr}, "optimizer": "adamw",
+           "workers": 0}}
 full_profile = vmp.experiment.get_profile
 
 
@@ -81,21 +62,50 @@ vmp.experiment.get_profile = scaled_profile
 """
 
 
-def full_profile_version(chapter: str, folder: Path, epochs: int) -> nbformat.NotebookNode:
+def stand_in_clip(label: int, number: int) -> np.ndarray:
+    """9 frames of 40 x 40 pixels of class ``label``; ``number`` places the square."""
+    rng = np.random.default_rng(1000 * label + number)
+    x, y = (int(v) for v in rng.integers(2, 20, size=2))
+    frames = np.empty((9, 40, 40, 3), np.uint8)
+    for t in range(9):
+        frames[t] = np.add(COLOURS[label], FLICKER[label] * (t % 2))
+        left = (x + 2 * t) % 30
+        frames[t, y:y + 10, left:left + 10] = 255
+    return frames
+
+
+@pytest.fixture(scope="module")
+def stand_in(tmp_path_factory) -> Path:
+    """The stand-in data set and the Kinetics-shaped TimeSformer, written once for all chapters."""
+    from transformers import TimesformerConfig, TimesformerForVideoClassification
+
+    folder = tmp_path_factory.mktemp("stand_in")
+    for split, (first, count) in SPLITS.items():
+        for label in range(len(COLOURS)):
+            for number in range(count):
+                path = folder / "ucf101" / split / f"class{label}" / f"{split}_{number:03d}.mp4"
+                write_video(path, stand_in_clip(label, first + number))
+    TimesformerForVideoClassification(TimesformerConfig(
+        num_frames=8, image_size=64, patch_size=16, hidden_size=48, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=96, num_labels=400)).save_pretrained(folder / "k400")
+    return folder
+
+
+def full_profile_version(chapter: str, folder: Path) -> nbformat.NotebookNode:
     """The chapter with the stand-ins first and its profile switched to ``"full"``."""
     notebook = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
     switch = next(cell for cell in notebook.cells
                   if cell.cell_type == "code" and '\nPROFILE = "book"\n' in cell.source)
     switch.source = switch.source.replace('\nPROFILE = "book"\n', '\nPROFILE = "full"\n', 1)
     position = notebook.cells.index(switch)
-    stand_ins = STAND_INS.format(folder=str(folder), epochs=epochs, lr=LR)
+    stand_ins = STAND_INS.format(folder=str(folder), epochs=EPOCHS, lr=LR)
     notebook.cells.insert(position, nbformat.v4.new_code_cell(stand_ins))
     return notebook
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_to_its_end_under_the_full_profile(chapter, tmp_path):
-    notebook = full_profile_version(chapter, tmp_path, epochs=EPOCHS)
+def test_chapter_runs_to_its_end_under_the_full_profile(chapter, stand_in):
+    notebook = full_profile_version(chapter, stand_in)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(BOOK)}})
     client.execute()  # raises CellExecutionError, naming the cell, if an assertion fails
