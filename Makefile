@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks build-check browser-check student bench clean
+.PHONY: book test unit notebooks other-cpus build-check browser-check student bench clean
 
 # The environment: created once, refreshed when the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,12 +27,17 @@ $(MATHJAX)/tex-chtml.js:
 book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
-# The whole suite: unit tests, every notebook under nbval, the book built from committed outputs,
-# and every built chapter opened in headless Chromium.
-test: unit notebooks build-check browser-check
+# The whole suite: unit tests, every notebook under nbval, the training chapters again as two other
+# CPUs would run them, the book built from committed outputs, and every built chapter opened in
+# headless Chromium.
+test: unit notebooks other-cpus build-check browser-check
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/cpus
+
+# Chapters 6-10 under nbval with torch, MKL and oneDNN held to AVX2 and to no vector units at all.
+other-cpus: $(STAMP)
+	$(BIN)/python -m pytest tests/cpus -q -p no:cacheprovider
 
 notebooks: $(STAMP)
 	@if ls book/*.ipynb >/dev/null 2>&1; then \

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -23,17 +25,31 @@ def test_every_chapter_sets_colab_up_from_config():
 
 def test_the_colab_cell_is_pinned_and_fails_loudly(tmp_path):
     config = tmp_path / "_config.yml"
-    config.write_text("repository:\n  url: https://example.org/book\ncolab:\n  version: v9.9\n")
-    source = colab_cells.setup_cell_source(config)
-    assert '"https://example.org/book", "v9.9"' in source and '"--branch", version' in source
+    config.write_text("repository:\n  url: https://example.org/book\n  branch: v9.9\n")
+    source = colab_cells.setup_cell_source(config, version="9.9")
+    assert '"https://example.org/book", "v9.9"' in source and '"--branch", tag' in source
+    assert 'installed_version("vmp") == "9.9"' in source  # nothing to do once that version is there
     assert source.count("check=True") == 2  # clone and install raise on failure, unlike !git clone
-    config.write_text("repository:\n  url: http://example.org/book\ncolab:\n  version: v9.9\n")
-    try:
-        colab_cells.setup_cell_source(config)
-    except ValueError as error:
-        assert "https" in str(error)
-    else:
-        raise AssertionError("an http address was accepted")
+    with pytest.raises(ValueError, match="https"):
+        config.write_text("repository:\n  url: http://example.org/book\n  branch: v9.9\n")
+        colab_cells.setup_cell_source(config, version="9.9")
+    with pytest.raises(ValueError, match=r"branch is 'main', but the package is version 9.9: set it to 'v9.9'"):
+        config.write_text("repository:\n  url: https://example.org/book\n  branch: main\n")
+        colab_cells.setup_cell_source(config, version="9.9")
+
+
+def test_one_version_everywhere():
+    """The tag the buttons open, the package's version and what the cell installs agree."""
+    import vmp
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["repository"]["branch"] == f"v{colab_cells.package_version()}" == f"v{vmp.__version__}"
+    assert config["repository"]["path_to_book"] == "student"
+    for path in colab_cells.chapters():
+        notebook = nbformat.read(path, as_version=4)
+        index = colab_cells.setup_cell_index(notebook)
+        if index is not None:  # left out of the published page, kept in the notebook
+            assert colab_cells.HIDDEN_TAG in notebook.cells[index].metadata.get("tags", []), path.name
 
 
 def test_student_notebooks_are_current_and_hold_no_solutions():

@@ -12,9 +12,8 @@ import torch
 import vmp.pretrain as pretrain_module
 from vmp.__main__ import main
 from vmp.models import build_model
-from vmp.pretrain import (
-    CHECKPOINTS, FRAMES, CROP, RECIPES, BookWeightsError, book_checkpoint, classifier_prefix, read_manifest, sha256_of,
-)
+from vmp.pretrain import CROP, FRAMES, RECIPES, sha256_of
+from vmp.weights import CHECKPOINTS, BookWeightsError, book_checkpoint, classifier_prefix, read_manifest
 
 MANIFEST_KEYS = {"backbone", "file", "sha256", "frames", "crop", "model_args", "source_top1", "recipe"}
 

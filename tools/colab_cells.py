@@ -1,13 +1,16 @@
 """Write every chapter's first code cell, the one that sets a Colab session up, from _config.yml.
 
 Run: ``python tools/colab_cells.py`` (``--check`` only reports chapters whose cell differs; the tests
-run it that way). The repository's address (``repository.url``) and the version chapters clone
-(``colab.version``, a tag or commit) live in ``_config.yml`` and nowhere else.
+run it that way). The repository's address (``repository.url``) and the version everything opens
+(``repository.branch``: a tag, ``v`` and the package's version) live in ``_config.yml`` and nowhere
+else: the launch buttons open the student notebooks at that tag, and the cell clones the same tag.
+The cell is tagged ``remove-cell``: the published page leaves it out, the notebook keeps it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -16,32 +19,61 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "# In Colab:"
+HIDDEN_TAG = "remove-cell"
 
-TEMPLATE = '''# In Colab: fetch the book at version {version} and install its package with the models and book
-# extras. Colab's own torch and ipywidgets are kept (the package asks only for lower bounds).
-# Outside Colab this cell does nothing. A failed clone or install stops here with its error.
+TEMPLATE = '''# In Colab: fetch the book at version {tag} and install its package (with the models and book
+# extras) unless vmp {version} is installed already; Colab's own torch is kept. Elsewhere this
+# cell does nothing. A failed clone or install stops here with its error.
+import importlib
 import os
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 
 if "google.colab" in sys.modules:
-    repository, version = "{url}", "{version}"
-    folder = "/content/vmp-book"
-    if not os.path.isdir(folder):
-        clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", version, repository, folder]
-        subprocess.run(clone, check=True)
-    install = [sys.executable, "-m", "pip", "install", "--quiet", f"{{folder}}[models,book]"]
-    subprocess.run(install, check=True)
+    repository, tag, folder = "{url}", "{tag}", "/content/vmp-book"
+    try:
+        ready = installed_version("vmp") == "{version}"
+    except PackageNotFoundError:
+        ready = False
+    if not ready:
+        if not os.path.isdir(folder):
+            clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", tag, repository, folder]
+            subprocess.run(clone, check=True)
+        install = [sys.executable, "-m", "pip", "install", "--quiet", f"{{folder}}[models,book]"]
+        subprocess.run(install, check=True)
+        importlib.invalidate_caches()
     os.chdir(f"{{folder}}/book")'''
 
 
-def setup_cell_source(config_path: Path = ROOT / "_config.yml") -> str:
-    """The first code cell every chapter carries, from the repository URL and version in ``_config.yml``."""
-    config = yaml.safe_load(config_path.read_text())
-    url, version = config["repository"]["url"], str(config["colab"]["version"])
-    if not url.startswith("https://") or not version:
-        raise ValueError(f"{config_path}: repository.url must be an https address and colab.version a tag or commit")
-    return TEMPLATE.format(url=url, version=version)
+def package_version(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """The package's version as ``pyproject.toml`` states it."""
+    match = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{pyproject}: no version line")
+    return match.group(1)
+
+
+def read_config(config_path: Path = ROOT / "_config.yml") -> dict[str, str]:
+    """The repository's address and the tag the book opens, from ``_config.yml``."""
+    repository = yaml.safe_load(config_path.read_text())["repository"]
+    return {"url": str(repository["url"]), "tag": str(repository.get("branch", ""))}
+
+
+def setup_cell_source(config_path: Path = ROOT / "_config.yml", version: str | None = None) -> str:
+    """The first code cell every chapter carries, from the repository URL and tag in ``_config.yml``.
+
+    The tag must be ``v`` followed by the package's version: what the cell clones is what it installs.
+    """
+    url, tag = read_config(config_path).values()
+    version = version or package_version()
+    if not url.startswith("https://"):
+        raise ValueError(f"{config_path}: repository.url must be an https address, not {url!r}")
+    if tag != f"v{version}":
+        raise ValueError(f"{config_path}: repository.branch is {tag!r}, but the package is version {version}: "
+                         f"set it to 'v{version}' (the tag Colab opens and clones)")
+    return TEMPLATE.format(url=url, tag=tag, version=version)
 
 
 def chapters() -> list[Path]:
@@ -67,10 +99,13 @@ def main() -> None:
         index = setup_cell_index(notebook)
         if index is None:
             continue  # a chapter without code (the preface)
-        if notebook.cells[index].source != expected:
+        cell = notebook.cells[index]
+        tags = cell.metadata.get("tags", [])
+        if cell.source != expected or HIDDEN_TAG not in tags:
             differing.append(path.name)
             if not args.check:
-                notebook.cells[index].source = expected
+                cell.source = expected
+                cell.metadata["tags"] = [HIDDEN_TAG] + [tag for tag in tags if tag != HIDDEN_TAG]
                 nbformat.write(notebook, path)
     if args.check and differing:
         sys.exit(f"chapters whose Colab cell differs from _config.yml: {differing} (run python tools/colab_cells.py)")

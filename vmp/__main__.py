@@ -31,6 +31,10 @@ def _pretrain(args: argparse.Namespace) -> None:
 
     backbones = sorted(RECIPES) if args.backbone == ["all"] else args.backbone
     start = time.perf_counter()
+    if args.out is None:
+        from vmp.weights import CHECKPOINTS
+
+        args.out = CHECKPOINTS
     pretrain_all(backbones, args.data, args.out, args.epochs, args.work)
     print(f"pretrained {', '.join(backbones)} in {time.perf_counter() - start:.0f} s; manifest in {Path(args.out) / 'manifest.json'}")
 
@@ -133,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain = commands.add_parser("pretrain", help="pretrain the book's backbones on the source task (frames input)")
     pretrain.add_argument("--backbone", nargs="+", default=["all"],
                           help="tiny3d, slowfast_r50, x3d_xs, timesformer, or all (default)")
-    pretrain.add_argument("--out", default="checkpoints", help="where the weights and manifest.json go")
+    pretrain.add_argument("--out", help="where the weights and manifest.json go (default: the package's own "
+                                        "checkpoints folder, vmp/checkpoints in a clone)")
     pretrain.add_argument("--data", help="folder for the generated source task (default: a temporary one)")
     pretrain.add_argument("--epochs", type=int, help="override every recipe's epochs (for quick checks)")
     pretrain.add_argument("--work", default="runs/pretrain",

@@ -1,4 +1,4 @@
-"""The book's pretrained backbones: trained once on the source task, shipped under ``checkpoints/``.
+"""The book's pretrained backbones: trained once on the source task, shipped in the package.
 
 The paper fine-tunes Kinetics models; a CPU cannot train those, so the book makes its own small
 stand-in. Each backbone (a small SlowFast, X3D, TimeSformer and Tiny3D, each its own architecture)
@@ -6,13 +6,12 @@ learns the synthetic *source* task (:data:`vmp.data.synth.SOURCE_CLASSES`: 8 coa
 classes whose sprites usually wear their class's look) from plain frames, never through a motion
 prompt, exactly as a Kinetics model never saw one. ``python -m vmp pretrain`` does it all and
 writes, per backbone, the backbone's weights without its classification head (float16) and an entry
-of ``checkpoints/manifest.json``. ``build_model(..., weights="book")`` loads them back, checking
-the file's SHA-256, the clip length and crop, and the model's configuration.
+of ``vmp/checkpoints/manifest.json``. ``build_model(..., weights="book")`` loads them back through
+:mod:`vmp.weights`, checking the file's SHA-256, the clip length and crop, and the model's configuration.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -20,24 +19,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from vmp.checkpoint import atomic_write_bytes, atomic_write_json
 from vmp.data.download import sha256_of
 from vmp.data.synth import SynthConfig, nuisance
+from vmp.weights import CHECKPOINTS, classifier_prefix, read_manifest
 
-#: Where the book's checkpoints live: ``checkpoints/`` beside the package (the repository root),
-#: or ``$VMP_CHECKPOINTS``.
-CHECKPOINTS = Path(os.environ.get("VMP_CHECKPOINTS") or Path(__file__).resolve().parent.parent / "checkpoints")
 #: The clip every book checkpoint is built for: T = 8 frames (9 with the layer) at a 64-pixel crop.
 FRAMES, CROP, SHORT_SIDE = 8, 64, 80
 #: The source task: 8 classes x 400 clips (240 for training), light nuisance, its own seed.
 SOURCE = SynthConfig(seed=1000, task="source", classes=8, clips_per_class=400, frames=FRAMES + 1,
                      size=SHORT_SIDE, distractors=nuisance("light"))
-
-
-class BookWeightsError(ValueError):
-    """A book checkpoint that is unknown, missing, altered, or built for another clip or model."""
 
 
 @dataclass(frozen=True)
@@ -62,62 +54,6 @@ RECIPES = {
     "timesformer": Recipe({"patch_size": 16, "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3,
                            "intermediate_size": 768}, lr=5e-4, epochs=40, warmup_epochs=2, weight_decay=0.05),
 }
-
-
-def classifier_prefix(model: nn.Module) -> str:
-    """The state-dict prefix of a backbone's classification head: its last ``nn.Linear``."""
-    linears = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
-    if not linears:
-        raise ValueError(f"{type(model).__name__} has no linear classification head")
-    return linears[-1] + "."
-
-
-def read_manifest(directory: str | os.PathLike = CHECKPOINTS) -> dict[str, dict]:
-    """``manifest.json``'s entries by backbone name (empty if there is none yet)."""
-    path = Path(directory) / "manifest.json"
-    if not path.is_file():
-        return {}
-    return {entry["backbone"]: entry for entry in json.loads(path.read_text())["checkpoints"]}
-
-
-def book_checkpoint(backbone: str, frames: int, crop: int, model_args: dict,
-                    directory: str | os.PathLike | None = None) -> tuple[Path, dict]:
-    """The verified checkpoint file for ``backbone`` and the model arguments it was built with.
-
-    ``model_args`` left empty take the checkpoint's; given ones must equal them. Raises
-    :class:`BookWeightsError` naming what is wrong and what to pass instead.
-    """
-    directory = Path(directory or os.environ.get("VMP_CHECKPOINTS") or CHECKPOINTS)
-    entries = read_manifest(directory)
-    if backbone not in entries:
-        raise BookWeightsError(f"no book checkpoint for {backbone!r} in {directory / 'manifest.json'}; "
-                               f"there are {sorted(entries)} (python -m vmp pretrain writes them)")
-    entry = entries[backbone]
-    if (frames, crop) != (entry["frames"], entry["crop"]):
-        raise BookWeightsError(f"the book's {backbone} checkpoint is built for frames={entry['frames']}, "
-                               f"crop={entry['crop']}, not frames={frames}, crop={crop}: pass those")
-    if model_args and model_args != entry["model_args"]:
-        raise BookWeightsError(f"the book's {backbone} checkpoint has model arguments {entry['model_args']}, "
-                               f"not {model_args}: pass those, or none")
-    path = directory / entry["file"]
-    if not path.is_file():
-        raise BookWeightsError(f"{directory / 'manifest.json'} lists {entry['file']} for {backbone}, but {path} is missing")
-    if sha256_of(path) != entry["sha256"]:
-        raise BookWeightsError(f"{path} does not match the SHA-256 in {directory / 'manifest.json'}: "
-                               "the file was altered or damaged; restore it (git checkout) or pretrain again")
-    return path, entry["model_args"]
-
-
-def load_book_weights(model: nn.Module, path: str | os.PathLike) -> None:
-    """Load a headless book checkpoint into a freshly built backbone; its new head stays as built."""
-    from vmp.checkpoint import read_torch_file
-
-    state = read_torch_file(path)
-    head = classifier_prefix(model)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not key.startswith(head) for key in missing):
-        raise BookWeightsError(f"checkpoint {path} does not fit this backbone: missing "
-                               f"{[k for k in missing if not k.startswith(head)][:5]}, unexpected {unexpected[:5]}")
 
 
 def pretrain(backbone: str, data: str | os.PathLike, out: str | os.PathLike = CHECKPOINTS, seed: int = 0,

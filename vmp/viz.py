@@ -171,7 +171,9 @@ def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Modul
     for column, (clip, title) in enumerate(zip(clips, titles)):
         batch = clip.unsqueeze(0)
         with torch.no_grad():
-            maps = [layer(batch).attention[0, frame - 1] for layer in (before, after)]
+            # a layer fine-tuned on a GPU stays there: feed it there, draw on the CPU
+            maps = [layer(batch.to(next(layer.parameters()).device)).attention[0, frame - 1].cpu()
+                    for layer in (before, after)]
         canonical = batch.permute(0, 2, 1, 3, 4) if layout == "BTCHW" else batch
         axes[0][column].imshow(to_unit(canonical[0])[frame].numpy())
         axes[0][column].set_title(title, fontsize=9)

@@ -28,6 +28,7 @@ from vmp.layout import check_layout, from_canonical, to_canonical
 from vmp.models.backbones import (SLOWFAST_ALPHA, SPECS, ModelConfigError, architecture_options, build_backbone,
                                   widen_input_channels)
 from vmp.prompt import MotionPrompt, gray_differences, luma, luma_per_unit
+from vmp.weights import book_checkpoint, load_book_weights
 
 INPUTS = ("vmp", "frames", "difference", "gated", "gray_difference", "difference_frames", "stacked")
 
@@ -130,7 +131,7 @@ def build_model(
     standard clip and crop. ``prompt_init`` fixes the layer's initial (m, n) (see
     :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does. ``prompt_function``
     swaps the sigmoid for a power normalisation of :mod:`vmp.attention`, started at ``prompt_parameter``.
-    ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.pretrain`), checked against
+    ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.weights`), checked against
     its manifest, with a new head; ``backbone_options`` may then be left out. The model's
     ``rebuild_args`` are the arguments that rebuild its architecture with ``weights=None``.
     """
@@ -139,8 +140,6 @@ def build_model(
     spec = SPECS[name]
     frames, crop = frames or spec.frames, crop or spec.crop
     if weights == "book":
-        from vmp.pretrain import book_checkpoint, load_book_weights
-
         path, backbone_options = book_checkpoint(name, frames, crop, backbone_options)
         backbone = build_backbone(name, num_classes, frames, crop, None, **backbone_options)
         load_book_weights(backbone, path)
