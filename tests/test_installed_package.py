@@ -91,6 +91,8 @@ from nbclient import NotebookClient
 
 notebook = nbformat.read(sys.argv[1], as_version=4)
 notebook.cells.insert(0, nbformat.v4.new_code_cell("import google.colab"))
+notebook.cells.append(nbformat.v4.new_code_cell(
+    "import os, vmp, vmp.weights\nprint('vmp from', vmp.__file__, vmp.weights.CHECKPOINTS, os.getcwd())"))
 NotebookClient(notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
 nbformat.write(notebook, sys.argv[3])
 '''
@@ -115,15 +117,17 @@ def test_a_colab_session_installs_the_tagged_book_and_runs_chapter_6(clone, tmp_
     environment["PYTHONPATH"] = str(tmp_path / "colab" / "fake_colab")
     executed = tmp_path / "executed.ipynb"
     run([str(python), "-c", REHEARSAL, str(notebook), str(work), str(executed)], env=environment, timeout=1500)
-    installed = run([str(python), "-c", "import vmp, vmp.weights as w; print(vmp.__file__, w.CHECKPOINTS)"],
-                    env=environment).stdout
-    assert str(tmp_path / "colab") in installed and "site-packages" in installed  # not the checkout
     assert (content / "vmp-book" / ".git").is_dir()
     tag = run(["git", "-C", str(content / "vmp-book"), "describe", "--tags"]).stdout.strip()
     assert tag == f"v{colab_cells.package_version()}"
     outputs = nbformat.read(executed, as_version=4)
     text = "".join(o.get("text", "") for c in outputs.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "test top-1" in text and "Error" not in text
+    where = text.split("vmp from ")[-1].split()
+    site = str(tmp_path / "colab")
+    assert where[0].startswith(site) and "site-packages" in where[0], where  # the installed copy, not a checkout
+    assert where[1].startswith(site) and where[1].endswith("checkpoints"), where  # its own weights
+    assert where[2] == str(content / "vmp-book" / "book"), where
     # a second run of the cell installs nothing: that version is importable now
     again = run([str(python), "-c", "import google.colab, os\n" + cell.source + "\nprint(ready, os.getcwd())"],
                 env=environment, cwd=work)
