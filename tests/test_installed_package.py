@@ -84,7 +84,7 @@ def colab_like_environment(folder: Path) -> Path:
     return python
 
 
-REHEARSAL = '''
+REHEARSAL = r'''
 import sys
 import nbformat
 from nbclient import NotebookClient
