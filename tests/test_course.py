@@ -41,3 +41,30 @@ def test_paired_report_must_follow_from_the_runs():
         check_paired_report(a, b, (truth.mean, truth.low, truth.high + 0.01))
     with pytest.raises(AssertionError, match="at least 5"):
         check_paired_report({0: 0.5, 1: 0.6}, {0: 0.4, 1: 0.5}, (0.1, 0.1, 0.1))
+
+
+def test_a_wrapper_around_the_package_layer_is_refused():
+    from vmp.prompt import MotionPrompt
+
+    def wrapper(clip, slope, shift, mean, std):
+        from vmp.prompt import m_n_for
+
+        layer = MotionPrompt(mean=mean, std=std, m=m_n_for(slope.item(), shift.item())[0],
+                             n=m_n_for(slope.item(), shift.item())[1]).double()
+        return layer(clip)
+
+    with pytest.raises(AssertionError, match="uses MotionPrompt"):
+        check_motion_prompt(wrapper)
+
+
+def test_an_empty_or_invented_report_is_refused():
+    a = {seed: (40 + seed) / 60 for seed in range(5)}
+    b = {seed: (36 + 2 * (seed % 2)) / 60 for seed in range(5)}
+    with pytest.raises(AssertionError, match="three numbers, got 0"):
+        check_paired_report(a, b, ())
+    truth = paired_difference(a, b)
+    assert check_paired_report(a, b, truth[:3], test_clips=60).mean == pytest.approx(truth.mean)
+    with pytest.raises(AssertionError, match="not a whole number of right clips out of 60"):
+        check_paired_report({**a, 0: 0.8123}, b, truth[:3], test_clips=60)
+    with pytest.raises(AssertionError, match="fractions in"):
+        check_paired_report({**a, 0: 81.0}, b, truth[:3])

@@ -18,6 +18,11 @@ def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.T
     """Assignment 1: a student's ``motion_prompt(clip, slope, shift, mean, std)`` returning
     ``(prompts, attention)`` for a normalised ``BCTHW`` clip of T+1 frames must match
     :class:`vmp.MotionPrompt` in value and in its gradients with respect to slope and shift."""
+    from vmp.exercises import _refuse
+
+    _refuse(motion_prompt, {"MotionPrompt", "_PromptFunction", "gray_differences", "luma", "luma_per_unit",
+                            "over_channels", "with_motion_prompt"},
+            "the assignment is to write the layer, not to wrap the package's")
     generator = torch.Generator().manual_seed(2024)
     for trial in range(trials):
         slope = float(torch.empty(()).uniform_(10.0, 49.0, generator=generator))
@@ -56,11 +61,22 @@ def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.T
 
 
 def check_paired_report(runs_a: dict[int, float], runs_b: dict[int, float], claimed: Sequence[float],
-                        minimum_seeds: int = 5) -> Interval:
+                        minimum_seeds: int = 5, test_clips: int | None = None) -> Interval:
     """Assignment 2: the mean paired difference and 95% interval a student reports (``claimed`` =
-    ``(mean, low, high)``, accuracies as fractions) must follow from their runs, paired by seed."""
+    ``(mean, low, high)``, accuracies as fractions) must follow from their runs, paired by seed.
+
+    With ``test_clips``, every accuracy must be a whole number of right clips out of that many, as
+    a real test run's is (an invented 0.8123 on 60 clips is refused)."""
+    claimed = tuple(claimed)
+    assert len(claimed) == 3, f"report (mean, low, high): three numbers, got {len(claimed)}"
     seeds = sorted(set(runs_a) & set(runs_b))
     assert len(seeds) >= minimum_seeds, f"{len(seeds)} paired seeds; the assignment asks for at least {minimum_seeds}"
+    for name, runs in (("a", runs_a), ("b", runs_b)):
+        for seed, value in runs.items():
+            assert 0 <= value <= 1, f"runs_{name}[{seed}] = {value}: accuracies are fractions in [0, 1]"
+            if test_clips is not None:
+                assert abs(value * test_clips - round(value * test_clips)) < 1e-6, \
+                    f"runs_{name}[{seed}] = {value} is not a whole number of right clips out of {test_clips}"
     interval = paired_difference(runs_a, runs_b)
     for name, value, expected in zip(("mean", "low", "high"), claimed, interval[:3]):
         assert abs(value - expected) < 5e-4, \

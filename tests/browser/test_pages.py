@@ -86,6 +86,18 @@ def test_chapter_renders_offline_with_working_figures(site, browser, chapter):
     requested_urls(browser), browser.get_log("browser")  # forget the previous page's entries
     browser.get(f"{site}/book/{chapter}")
     typeset(browser)
+    questions = browser.find_elements("css selector", "details.vmp-question")
+    if chapter[:2].isdigit() and 1 <= int(chapter[:2]) <= 10:  # every chapter ends with concept questions
+        assert len(questions) >= 5, f"{chapter}: {len(questions)} concept questions, expected at least 5"
+    for question in questions:  # folded until clicked, then the answer shows (no kernel needed)
+        summary = question.find_element("css selector", "summary")
+        assert question.get_attribute("open") is None, f"{chapter}: {summary.text!r} is open before a click"
+        browser.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", summary)
+        answer = browser.execute_script(
+            "const d = arguments[0].cloneNode(true); d.querySelector('summary').remove(); return d.innerText.trim()",
+            question)
+        assert question.get_attribute("open") is not None and answer, f"{chapter}: {summary.text!r} shows no answer"
+        assert "$" not in summary.text + answer, f"{chapter}: untypeset math in {summary.text!r}"
     prose = browser.execute_script(  # the page's text outside code blocks (code may hold "\\(" or "|---|")
         "const page = document.querySelector('main, article, body').cloneNode(true);"
         "page.querySelectorAll('pre').forEach(block => block.remove()); return page.innerText")
