@@ -80,3 +80,28 @@ def test_a_solution_cell_is_dropped_and_outputs_cleared():
     student = student_notebooks.student_version(notebook)
     assert [cell.source for cell in student.cells] == ["## Exercise", "assert answer == 42"]
     assert student.cells[1].outputs == [] and len(notebook.cells) == 3  # the book's notebook is untouched
+
+
+def test_the_training_chapters_left_to_other_cpus_are_the_ones_it_runs():
+    """make notebooks skips exactly the chapters make other-cpus runs under nbval twice."""
+    import re
+
+    sys.path.insert(0, str(ROOT / "tests" / "cpus"))
+    from test_other_cpus import TRAINING_CHAPTERS
+
+    line = re.search(r"^TRAINING_CHAPTERS := (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert line and line.group(1).split() == TRAINING_CHAPTERS
+    assert all((ROOT / "book" / f"{chapter}.ipynb").is_file() for chapter in TRAINING_CHAPTERS)
+
+
+def test_every_glued_number_the_prose_names_is_in_the_executed_chapter():
+    """A {glue:text} role whose key no cell glued would fail the build; find it without building."""
+    import re
+
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        glued = {output.get("metadata", {}).get("scrapbook", {}).get("name")
+                 for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])}
+        named = {key for cell in notebook.cells if cell.cell_type == "markdown"
+                 for key in re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", cell.source)}
+        assert named <= glued, f"{path.name}: the prose names {sorted(named - glued)}, which no cell glued"
