@@ -25,9 +25,14 @@ CPU_PATHS = {
 }
 
 
+def cpu_environment(cpu: str) -> dict[str, str]:
+    """This process's environment with ``CPU_PATHS[cpu]`` on top (and progress bars off), for a child."""
+    return {**os.environ, "TQDM_DISABLE": "1", **CPU_PATHS[cpu]}
+
+
 def execute_as(path: Path, cpu: str, out: Path, allow_errors: bool = False, timeout: int = 1800) -> float:
     """Execute ``path`` in a kernel started under ``CPU_PATHS[cpu]``, write it to ``out``; return seconds."""
-    environment = {**os.environ, "TQDM_DISABLE": "1", **CPU_PATHS[cpu]}
+    environment = cpu_environment(cpu)
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.resolve().parent)}})

@@ -31,7 +31,7 @@ def _names_used(function: Callable) -> set[str]:
     return names
 
 
-def _refuse(function: Callable, forbidden: Iterable[str], why: str) -> None:
+def refuse_names(function: Callable, forbidden: Iterable[str], why: str) -> None:
     """Fail when ``function`` refers to one of ``forbidden``: the exercise is to write what they do."""
     used = sorted(_names_used(function) & set(forbidden))
     assert not used, f"{function.__name__} uses {', '.join(used)}: {why}"
@@ -52,7 +52,7 @@ def _generator(seed: int) -> torch.Generator:
 def check_signed_difference(signed_difference: Callable[[torch.Tensor], torch.Tensor]) -> str:
     """Chapter 1: ``signed_difference(frames)``, frames ``(T+1, H, W, 3)`` in [0, 1] -> ``(T, H, W)``
     signed BT.601 gray differences ``G_t - G_{t-1}``."""
-    _refuse(signed_difference, {"gray_differences", "luma", "luma_per_unit", "MotionPrompt"},
+    refuse_names(signed_difference, {"gray_differences", "luma", "luma_per_unit", "MotionPrompt"},
             "compute the gray frames and their differences yourself")
     for seed, shape in enumerate(((5, 6, 7, 3), (2, 3, 4, 3), (9, 5, 2, 3))):
         frames = torch.rand(shape, generator=_generator(seed))
@@ -73,7 +73,7 @@ def check_signed_difference(signed_difference: Callable[[torch.Tensor], torch.Te
 def check_m_for_slope(m_for_slope: Callable[[float], float]) -> str:
     """Chapter 2: ``m_for_slope(slope)``, the ``m >= 0`` with ``5 / (0.45 |tanh m| + 0.1) = slope``,
     a ``ValueError`` for a slope outside (9.09, 50]."""
-    _refuse(m_for_slope, {"m_n_for", "slope_from_m"}, "invert the formula yourself")
+    refuse_names(m_for_slope, {"m_n_for", "slope_from_m"}, "invert the formula yourself")
     for slope in (9.5, 12.0, 15.0, 30.0, 49.0, 50.0):
         m = _call(m_for_slope, slope)
         assert m >= 0, f"m_for_slope({slope}) = {m}: expected m >= 0"
@@ -94,7 +94,7 @@ def check_attention_from_normalised(attention_from_normalised: Callable) -> str:
     clip, with the per-channel ``std`` and no mean, equals :class:`vmp.MotionPrompt`'s attention."""
     from vmp.prompt import MotionPrompt, m_n_for
 
-    _refuse(attention_from_normalised,
+    refuse_names(attention_from_normalised,
             {"MotionPrompt", "gray_differences", "luma", "luma_per_unit", "KINETICS_MEAN", "mean"},
             "the layer needs neither the mean nor its own code: weight the channels by std yourself")
     for seed in range(4):
@@ -119,7 +119,7 @@ def check_attention_from_normalised(attention_from_normalised: Callable) -> str:
 def check_my_tav(my_tav: Callable[[torch.Tensor], torch.Tensor]) -> str:
     """Chapter 4: ``my_tav(maps)``, maps ``(B, T, H, W)``: the mean of ``(A_{t+1} - A_t)^2`` over the
     batch, the T-1 consecutive pairs and the pixels."""
-    _refuse(my_tav, {"temporal_attention_variation", "temporal_attention_variation_reference"},
+    refuse_names(my_tav, {"temporal_attention_variation", "temporal_attention_variation_reference"},
             "write the regulariser yourself, in one line")
     for seed, shape in enumerate(((2, 5, 4, 4), (1, 2, 8, 3), (3, 9, 6, 6), (4, 3, 2, 5))):
         maps = torch.rand(shape, generator=_generator(seed), dtype=torch.float64)
@@ -133,7 +133,7 @@ def check_my_tav(my_tav: Callable[[torch.Tensor], torch.Tensor]) -> str:
 def check_returned_bytes(returned_bytes: Callable[[int, int, int, int], int]) -> str:
     """Chapter 5: ``returned_bytes(batch, frames, height, width)``: the bytes of the float32 prompts
     ``(B, 3, T, H, W)`` and attention ``(B, T, H, W)`` for a clip of ``frames`` = T+1 frames."""
-    _refuse(returned_bytes, {"MotionPrompt", "nbytes", "element_size"}, "count the elements yourself")
+    refuse_names(returned_bytes, {"MotionPrompt", "nbytes", "element_size"}, "count the elements yourself")
     for batch, frames, height, width in ((1, 2, 8, 8), (2, 9, 16, 12), (3, 5, 7, 11), (4, 17, 3, 2)):
         expected = batch * (frames - 1) * height * width * (3 + 1) * 4
         mine = _call(returned_bytes, batch, frames, height, width)
@@ -159,7 +159,7 @@ def check_slow_indices(slow_indices: Callable[[int, int], list[int]]) -> str:
     spaced from the first to the last and truncated to integers."""
     from vmp.models import slowfast_pathways
 
-    _refuse(slow_indices, {"slowfast_pathways"}, "pick the indices yourself")
+    refuse_names(slow_indices, {"slowfast_pathways"}, "pick the indices yourself")
     for T, alpha in ((8, 4), (16, 4), (32, 4), (32, 8), (12, 2), (10, 3), (9, 2)):
         prompt_numbers = torch.arange(float(T)).view(1, 1, T, 1, 1)  # prompt t carries the value t
         expected = slowfast_pathways(prompt_numbers, alpha=alpha)[0].flatten().long().tolist()
@@ -171,7 +171,7 @@ def check_slow_indices(slow_indices: Callable[[int, int], list[int]]) -> str:
 def check_pool_kernel(pool_kernel: Callable[[int, int], tuple[int, int, int]]) -> str:
     """Chapter 8: ``pool_kernel(T, crop)``: X3D's final pooling kernel ``(T, crop / 32, crop / 32)``;
     a ``ValueError`` for a crop X3D cannot take (not a multiple of 32)."""
-    _refuse(pool_kernel, {"build_model", "build_backbone", "create_x3d"}, "work the kernel out, do not build a network")
+    refuse_names(pool_kernel, {"build_model", "build_backbone", "create_x3d"}, "work the kernel out, do not build a network")
     for T, crop in ((4, 64), (8, 96), (13, 160), (16, 224), (5, 32)):
         mine = tuple(_call(pool_kernel, T, crop))
         assert mine == (T, crop // 32, crop // 32), f"T={T}, crop={crop}: {mine}, expected {(T, crop // 32, crop // 32)}"
@@ -186,7 +186,7 @@ def check_pool_kernel(pool_kernel: Callable[[int, int], tuple[int, int, int]]) -
 
 def check_token_count(token_count: Callable[[int, int, int], int]) -> str:
     """Chapter 9: ``token_count(frames, crop, patch)``: TimeSformer's tokens, class token included."""
-    _refuse(token_count, {"TimesformerModel", "TimesformerConfig", "build_model"}, "count the patches yourself")
+    refuse_names(token_count, {"TimesformerModel", "TimesformerConfig", "build_model"}, "count the patches yourself")
     for frames, crop, patch in ((2, 32, 16), (4, 48, 16), (3, 32, 8), (8, 224, 16), (5, 40, 16)):
         expected = 1 + frames * (crop // patch) ** 2
         mine = _call(token_count, frames, crop, patch)
@@ -199,7 +199,7 @@ def check_paired_t_interval(paired_t_interval: Callable) -> str:
     with a Student-t interval (n - 1 degrees of freedom)."""
     from scipy import stats
 
-    _refuse(paired_t_interval, {"paired_difference", "mean_interval", "ttest_rel", "ttest_1samp"},
+    refuse_names(paired_t_interval, {"paired_difference", "mean_interval", "ttest_rel", "ttest_1samp"},
             "compute the interval yourself")
     generator = _generator(10)
     for n, confidence in ((3, 0.95), (5, 0.95), (5, 0.9), (12, 0.99), (40, 0.95)):

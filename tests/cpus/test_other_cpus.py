@@ -10,7 +10,6 @@ count. ``make other-cpus`` runs this (part of ``make test``).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from play_cpu import CPU_PATHS, execute_as  # noqa: E402
+from play_cpu import CPU_PATHS, cpu_environment, execute_as  # noqa: E402
 
 TRAINING_CHAPTERS = ["06_training_loop", "07_slowfast", "08_x3d", "09_timesformer", "10_results_and_ablations"]
 
@@ -38,10 +37,9 @@ def test_the_kernel_really_takes_the_other_code_path(cpu, tmp_path):
 
 @pytest.mark.parametrize("cpu", sorted(CPU_PATHS))
 def test_the_training_chapters_hold_on_another_cpu(cpu):
-    environment = {**os.environ, "TQDM_DISABLE": "1", **CPU_PATHS[cpu]}
     chapters = [str(ROOT / "book" / f"{chapter}.ipynb") for chapter in TRAINING_CHAPTERS]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
          "--nbval-cell-timeout=1800", "--nbval-sanitize-with", str(ROOT / "book" / "sanitize.cfg"), *chapters],
-        cwd=ROOT, env=environment, capture_output=True, text=True)
+        cwd=ROOT, env=cpu_environment(cpu), capture_output=True, text=True)
     assert result.returncode == 0, f"as a {cpu} CPU:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
