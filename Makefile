@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks other-cpus build-check browser-check student bench clean
+.PHONY: book test unit notebooks other-cpus build-check browser-check student assignments grade bench clean
 
 # The environment: created once, refreshed when the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -60,6 +60,14 @@ browser-check: build-check
 # Student notebooks (no solutions, no outputs) in student/book/: what the Colab buttons open.
 student: $(STAMP)
 	$(BIN)/python tools/student_notebooks.py
+
+# The assignments' student versions (nbgrader's release: no solutions, no hidden tests).
+assignments: $(STAMP)
+	$(BIN)/python tools/grade.py release
+
+# Grade a folder of submissions: make grade ASSIGNMENT=a1_layer_backward SUBMISSIONS=folder [KEEP=dir]
+grade: $(STAMP)
+	$(BIN)/python tools/grade.py grade $(ASSIGNMENT) $(SUBMISSIONS) $(if $(KEEP),--keep $(KEEP))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_motion_prompt.py

@@ -77,7 +77,8 @@ def setup_cell_source(config_path: Path = ROOT / "_config.yml", version: str | N
 
 
 def chapters() -> list[Path]:
-    return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+    """Every chapter, and every assignment's source notebook (students open those in Colab too)."""
+    return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")) + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
 
 
 def setup_cell_index(notebook) -> int | None:

@@ -70,3 +70,22 @@ def syllabus_table(book: str | Path = ".", times: str | Path | None = None) -> s
                         f"{_duration(cpu[path.name]) if path.name in cpu else '—'} | "
                         f"{week['topics'] if first else ''} | {week['hand_in'] if first else ''} |")
     return "\n".join(rows)
+
+
+def assignment_rubrics(root: str | Path = ".") -> str:
+    """Each graded assignment's title, when it comes and its rubric, read from the student
+    notebooks under ``student/assignments`` (their opening cell states the task and the points)."""
+    sections = []
+    for notebook in sorted(Path(root, "student", "assignments").glob("*/*.ipynb")):
+        opening = "".join(json.loads(notebook.read_text())["cells"][0]["source"]).splitlines()
+        title = next(line for line in opening if line.startswith("# "))
+        start = next(i for i, line in enumerate(opening) if line.startswith("*After"))
+        end = opening.index("", start) if "" in opening[start:] else len(opening)
+        when = " ".join(opening[start:end])
+        table = [line for line in opening if line.startswith("|")]
+        if not table:
+            raise ValueError(f"{notebook}: the opening cell has no rubric table")
+        sections.append("\n".join([f"**{title[2:]}** (`{notebook.stem}`). {when}", "", *table]))
+    if not sections:
+        raise ValueError(f"{Path(root, 'student', 'assignments')}: no assignments")
+    return "\n\n".join(sections)
