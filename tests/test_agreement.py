@@ -47,3 +47,23 @@ def test_an_accuracy_band_stays_within_0_and_1_and_a_slope_band_does_not():
     assert check_against_records("x", 0.95, [0.9], strict=True).high == 1.0
     assert check_against_records("x", 0.05, [0.1], strict=True).low == 0.0
     assert check_against_records("slope", 1.0, [0.5], 7.0, percent=False, strict=True).low == pytest.approx(-6.5)
+
+
+def test_check_fine_tuning_checks_every_input_and_the_layers_end_point(capsys):
+    from types import SimpleNamespace
+
+    from vmp.agreement import check_fine_tuning
+
+    records = {"final": {"frames": [{"test_top1": 0.6}, {"test_top1": 0.7}],
+                         "vmp": [{"test_top1": 0.5, "slope": [30, 20.0], "shift": [0.1, 0.2]},
+                                 {"test_top1": 0.6, "slope": [30, 24.0], "shift": [0.1, 0.25]}]}}
+
+    def run(top1, slope=None, shift=None):
+        return SimpleNamespace(test={"top1": top1}, history=[{"slope": slope, "shift": shift}])
+
+    check_fine_tuning({"frames": run(0.65), "vmp": run(0.55, 22.0, 0.22)}, records)
+    assert capsys.readouterr().out.count("agrees") == 4  # two inputs, the slope and the shift
+    with pytest.raises(AssertionError, match="shift"):
+        check_fine_tuning({"frames": run(0.65), "vmp": run(0.55, 22.0, 0.5)}, records)
+    with pytest.raises(AssertionError, match="frames"):
+        check_fine_tuning({"frames": run(0.2), "vmp": run(0.55, 22.0, 0.22)}, records)

@@ -105,3 +105,29 @@ def test_every_glued_number_the_prose_names_is_in_the_executed_chapter():
         named = {key for cell in notebook.cells if cell.cell_type == "markdown"
                  for key in re.findall(r"\{glue(?::\w+)?\}`([^`]+)`", cell.source)}
         assert named <= glued, f"{path.name}: the prose names {sorted(named - glued)}, which no cell glued"
+
+
+def test_the_backbone_chapters_share_their_machinery_instead_of_repeating_it():
+    """Chapters 7-9 fine-tune three backbones the same way: the shared steps live in the package
+    (vmp.experiment, vmp.report, vmp.viz, vmp.agreement), so no chapter repeats another's code
+    cells, and no code cell writes the prose (numbers reach it through glue)."""
+    import difflib
+
+    # the Colab cell is written by a tool; the configuration cell (PROFILE, the backbone, its imports) is
+    # each chapter's own by definition
+    chapters = {name: [cell.source for cell in nbformat.read(ROOT / "book" / f"{name}.ipynb", as_version=4).cells
+                       if cell.cell_type == "code" and not cell.source.startswith(colab_cells.MARK)
+                       and '\nPROFILE = "book"\n' not in cell.source]
+                for name in ("07_slowfast", "08_x3d", "09_timesformer")}
+    names = list(chapters)
+    for index, first in enumerate(names):
+        for second in names[index + 1:]:
+            for cell in chapters[first]:
+                if len(cell.splitlines()) < 5:
+                    continue  # a one-line call of a shared helper is what sharing looks like
+                for other in chapters[second]:
+                    similarity = difflib.SequenceMatcher(None, cell, other).ratio()
+                    assert similarity < 0.9, f"{first} and {second} repeat a cell ({similarity:.0%} alike):\n{cell}"
+    for name, cells in chapters.items():
+        assert not any("display(Markdown(\n" in cell or "display(Markdown(\"\\n\".join" in cell for cell in cells), \
+            f"{name}: a cell writes prose with display(Markdown(...)); glue its numbers into the text instead"

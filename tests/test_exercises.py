@@ -32,7 +32,7 @@ def fails(check, answer, match: str | None = None) -> None:
 
 # chapter 1 -------------------------------------------------------------------------------------
 def signed_difference(frames):
-    return (frames @ BT601).diff(dim=0)
+    return (frames.double() / 255 @ BT601.double()).diff(dim=0)
 
 
 def test_signed_difference():
@@ -40,11 +40,18 @@ def test_signed_difference():
     assert check(signed_difference) == "signed_difference: correct"
     fails(check, stub, "still the stub")
     fails(check, lambda frames: (CHAPTER_FRAMES @ BT601).diff(dim=0), "shape|values")  # the chapter's frames
-    fails(check, lambda frames: gray_differences(frames.permute(3, 0, 1, 2).unsqueeze(0), (0.299, 0.587, 0.114))[0],
+    fails(check, lambda frames: gray_differences(frames.permute(3, 0, 1, 2).unsqueeze(0).float(), (0.299, 0.587, 0.114))[0],
           "uses gray_differences")
-    fails(check, lambda frames: (frames @ BT601)[:-1] - (frames @ BT601)[1:], "sign is reversed")
-    fails(check, lambda frames: frames.mean(-1).diff(dim=0), "BT.601")  # the plain mean of the channels
-    fails(check, lambda frames: (frames @ BT601)[1:], "values")  # gray frames, no difference (off by one)
+
+    def gray(frames):  # the chapter's own helper, called instead of written
+        return frames.float() / 255 @ BT601
+
+    fails(check, lambda frames: gray(frames).diff(dim=0), "uses gray")
+    fails(check, lambda frames: (frames.float() / 255 @ BT601)[:-1] - (frames.float() / 255 @ BT601)[1:], "sign is reversed")
+    fails(check, lambda frames: (frames.float() / 255).mean(-1).diff(dim=0), "BT.601")  # the plain mean of the channels
+    fails(check, lambda frames: (frames.float() / 255 @ BT601)[1:], "values")  # gray frames, no difference (off by one)
+    fails(check, lambda frames: (frames.float() @ BT601).diff(dim=0), "0-255 units")  # not divided by 255
+    fails(check, lambda frames: ((frames[1:] - frames[:-1]).float() / 255) @ BT601, "wraps around")  # uint8 subtraction
 
 
 # chapter 2 -------------------------------------------------------------------------------------
@@ -125,18 +132,18 @@ def test_my_tav():
 # chapter 5 -------------------------------------------------------------------------------------
 def test_returned_bytes():
     check = exercises.check_returned_bytes
-    assert check(lambda b, f, h, w: b * (f - 1) * h * w * 4 * 4) == "returned_bytes: correct"
+    assert check(lambda b, f, h, w, size: b * (f - 1) * h * w * 4 * size) == "returned_bytes: correct"
     fails(check, stub, "still the stub")
 
-    def measured(b, f, h, w):
+    def measured(b, f, h, w, size):
         prompts, maps = MotionPrompt()(torch.randn(b, 3, f, h, w))
-        return prompts.nbytes + maps.nbytes
+        return (prompts.nbytes + maps.nbytes) // 4 * size
 
     fails(check, measured, "uses MotionPrompt")
-    fails(check, lambda b, f, h, w: 2 * 8 * 8 * 4 * 4, "bytes")  # the chapter's clip, whatever the arguments
-    fails(check, lambda b, f, h, w: b * f * h * w * 4 * 4, "bytes")  # T+1 maps: off by one
-    fails(check, lambda b, f, h, w: b * (f - 1) * h * w * 3 * 4, "bytes")  # the attention forgotten
-    fails(check, lambda b, f, h, w: b * (f - 1) * h * w * 4 * 8, "bytes")  # float64
+    fails(check, lambda b, f, h, w, size: 4 * 8 * 112 * 112 * 4 * 4, "bytes")  # the chapter's clip, whatever the arguments
+    fails(check, lambda b, f, h, w, size: b * (f - 1) * h * w * 4 * 4, "bytes")  # float32 whatever the size
+    fails(check, lambda b, f, h, w, size: b * f * h * w * 4 * size, "bytes")  # T+1 maps: off by one
+    fails(check, lambda b, f, h, w, size: b * (f - 1) * h * w * 3 * size, "bytes")  # the attention forgotten
 
 
 # chapter 6 -------------------------------------------------------------------------------------

@@ -134,3 +134,20 @@ def test_the_book_recipes_are_the_ones_chosen_on_validation():
         best = max(result["selection"]["lr"], key=result["selection"]["lr"].get)
         assert float(best) == chosen["lr"]  # the best mean validation top-1, not test
         assert {run["seed"] for run in result["final"]["vmp"]} == set(result["seeds"])
+
+
+def test_fine_tune_setting_of_the_backbone_chapters(tmp_path):
+    from vmp.experiment import fine_tune_setting
+
+    setting = fine_tune_setting("timesformer")
+    assert setting.layout == "BTCHW" and setting.splits.train[0][0].shape[:2] == (9, 3)
+    assert len(setting.splits.train.classes) == 6 and len(setting.splits.train) == 180
+    assert "recipe: adamw" in setting.describe() and "book checkpoint timesformer" in setting.describe()
+    from pathlib import Path
+
+    assert setting.recorded_seeds(Path(__file__).parent.parent / "benchmarks/results/finetune.json")["seeds"]
+    (tmp_path / "finetune.json").write_text("{}")
+    with pytest.raises(KeyError, match="no records of 'timesformer'"):
+        setting.recorded_seeds(tmp_path / "finetune.json")
+    with pytest.raises(ValueError, match="unknown backbone"):
+        fine_tune_setting("resnet")

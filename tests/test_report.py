@@ -101,3 +101,27 @@ def test_choose_on_validation_and_paired_comparisons_read_ablation_records():
     assert by_seed(records, "b", "x") == {0: 0.50, 1: 0.52, 2: 0.55}
     with pytest.raises(ValueError, match="no runs of 'w'"):
         by_seed(records, "b", "w")
+
+
+def test_holm_adjusts_step_down_keeps_the_order_and_caps_at_one():
+    from vmp.report import holm_adjusted
+
+    assert holm_adjusted({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    assert holm_adjusted({"x": 0.6, "y": 0.9}) == {"x": 1.0, "y": 1.0}
+    assert holm_adjusted({"only": 0.2}) == {"only": 0.2}
+    assert list(holm_adjusted({"b": 0.5, "a": 0.001})) == ["b", "a"]  # the caller's order
+
+
+def test_numbers_for_the_prose_come_from_the_runs_and_records():
+    from vmp.report import layer_numbers, recorded_numbers, single_run_numbers
+
+    single = single_run_numbers({"frames": 0.5, "vmp": 0.25}, 60, 1 / 6)
+    assert single["top1_frames"] == "50.0%" and single["chance"] == "16.7%"
+    assert float(single["p_frames"]) < 1e-6 < float(single["p_vmp"])
+    layer = layer_numbers([30.0, 20.0], [0.1, -0.2], {0.0: (9.6, -0.15), 1.0: (12.0, -0.6)})
+    assert (layer["slope_start"], layer["shift_end"], layer["authors_slopes"]) == ("30.0", "-0.200", "9.6 to 12.0")
+    assert layer["still_end"] == f"{1 / (1 + math.exp(20.0 * -0.2)):.3f}"
+    records = recorded_numbers({"frames": [0.5, 0.6, 0.7], "difference": [0.4, 0.8, 0.7], "vmp": [0.6, 0.5, 0.75]},
+                               60, 1 / 6)
+    assert (records["wins_frames"], records["wins_difference"], records["seeds"]) == ("2", "2", "3")
+    assert records["mean_vmp"] == "61.7%" and records["lowest"] == "40.0%"

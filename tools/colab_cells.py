@@ -77,8 +77,12 @@ def setup_cell_source(config_path: Path = ROOT / "_config.yml", version: str | N
 
 
 def chapters() -> list[Path]:
+    return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebooks() -> list[Path]:
     """Every chapter, and every assignment's source notebook (students open those in Colab too)."""
-    return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")) + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
+    return chapters() + sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
 
 
 def setup_cell_index(notebook) -> int | None:
@@ -95,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     expected = setup_cell_source()
     differing = []
-    for path in chapters():
+    for path in notebooks():
         notebook = nbformat.read(path, as_version=4)
         index = setup_cell_index(notebook)
         if index is None:

@@ -88,3 +88,18 @@ def check_against_records(name: str, yours: float, recorded: Sequence[float], to
     if strict and not agreement.agrees:
         raise AssertionError(agreement.line())
     return agreement
+
+
+def check_fine_tuning(runs: dict, records: dict) -> None:
+    """A chapter's fine-tuning runs (:func:`vmp.experiment.compare_inputs`) against the recorded
+    seeds of the same recipe (``records``: one backbone's part of ``finetune.json``): every
+    input's test top-1, and the VMP layer's final slope and shift."""
+    final = records["final"]
+    for name, run in runs.items():
+        check_against_records(name, run.test["top1"], [r["test_top1"] for r in final[name]])
+    if "vmp" in runs:
+        last = runs["vmp"].history[-1]
+        check_against_records("slope", last["slope"], [r["slope"][-1] for r in final["vmp"]], SLOPE_TOLERANCE,
+                              percent=False)
+        check_against_records("shift", last["shift"], [r["shift"][-1] for r in final["vmp"]], SHIFT_TOLERANCE,
+                              percent=False)

@@ -50,23 +50,28 @@ def _generator(seed: int) -> torch.Generator:
 
 
 def check_signed_difference(signed_difference: Callable[[torch.Tensor], torch.Tensor]) -> str:
-    """Chapter 1: ``signed_difference(frames)``, frames ``(T+1, H, W, 3)`` in [0, 1] -> ``(T, H, W)``
-    signed BT.601 gray differences ``G_t - G_{t-1}``."""
-    refuse_names(signed_difference, {"gray_differences", "luma", "luma_per_unit", "MotionPrompt"},
-            "compute the gray frames and their differences yourself")
+    """Chapter 1: ``signed_difference(frames)``, frames ``(T+1, H, W, 3)`` as a decoder gives them
+    (``uint8``, 0-255) -> ``(T, H, W)`` float signed BT.601 gray differences ``G_t - G_{t-1}`` in
+    units of the full range (so in [-1, 1])."""
+    refuse_names(signed_difference, {"gray_differences", "luma", "luma_per_unit", "MotionPrompt", "gray"},
+                 "compute the gray frames and their differences yourself")
     for seed, shape in enumerate(((5, 6, 7, 3), (2, 3, 4, 3), (9, 5, 2, 3))):
-        frames = torch.rand(shape, generator=_generator(seed))
-        result = _call(signed_difference, frames)
+        frames = torch.randint(0, 256, shape, generator=_generator(seed), dtype=torch.uint8)
+        result = _call(signed_difference, frames.clone())
         steps, height, width, _ = shape
         assert tuple(result.shape) == (steps - 1, height, width), \
             f"frames {shape}: shape {tuple(result.shape)}, expected (T, H, W) = {(steps - 1, height, width)}"
-        gray = sum(weight * frames[..., channel] for channel, weight in enumerate(_BT601))
+        assert result.is_floating_point(), \
+            f"frames {shape}: the result is {result.dtype}: uint8 cannot hold a negative difference"
+        gray = sum(weight * frames[..., channel].double() / 255 for channel, weight in enumerate(_BT601))
         expected = gray[1:] - gray[:-1]
-        if torch.allclose(result, -expected, atol=1e-6):
+        if torch.allclose(result.double(), -expected, atol=1e-5):
             raise AssertionError(f"frames {shape}: the sign is reversed: D_t = G_t - G_(t-1), the later frame first")
-        assert torch.allclose(result, expected, atol=1e-6), \
+        if torch.allclose(result.double(), 255 * expected, atol=1e-3):
+            raise AssertionError(f"frames {shape}: values are in 0-255 units; divide by 255 for the full range")
+        assert torch.allclose(result.double(), expected, atol=1e-5), \
             f"frames {shape}: values differ from G_t - G_(t-1) with the BT.601 weights {_BT601} by up to " \
-            f"{(result - expected).abs().max():.3g}"
+            f"{(result.double() - expected).abs().max():.3g} (uint8 arithmetic wraps around below 0)"
     return "signed_difference: correct"
 
 
@@ -130,15 +135,16 @@ def check_my_tav(my_tav: Callable[[torch.Tensor], torch.Tensor]) -> str:
     return "my_tav: correct"
 
 
-def check_returned_bytes(returned_bytes: Callable[[int, int, int, int], int]) -> str:
-    """Chapter 5: ``returned_bytes(batch, frames, height, width)``: the bytes of the float32 prompts
-    ``(B, 3, T, H, W)`` and attention ``(B, T, H, W)`` for a clip of ``frames`` = T+1 frames."""
+def check_returned_bytes(returned_bytes: Callable[[int, int, int, int, int], int]) -> str:
+    """Chapter 5: ``returned_bytes(batch, frames, height, width, bytes_per_value)``: the bytes of the
+    prompts ``(B, 3, T, H, W)`` and attention ``(B, T, H, W)`` for a clip of ``frames`` = T+1
+    frames, each value ``bytes_per_value`` bytes (4 in float32, 2 in half precision)."""
     refuse_names(returned_bytes, {"MotionPrompt", "nbytes", "element_size"}, "count the elements yourself")
-    for batch, frames, height, width in ((1, 2, 8, 8), (2, 9, 16, 12), (3, 5, 7, 11), (4, 17, 3, 2)):
-        expected = batch * (frames - 1) * height * width * (3 + 1) * 4
-        mine = _call(returned_bytes, batch, frames, height, width)
-        assert mine == expected, \
-            f"batch {batch}, {frames} frames of {height}x{width}: {mine} bytes, the layer returns {expected}"
+    for batch, frames, height, width, size in ((1, 2, 8, 8, 4), (2, 9, 16, 12, 2), (3, 5, 7, 11, 4), (4, 17, 3, 2, 8)):
+        expected = batch * (frames - 1) * height * width * (3 + 1) * size
+        mine = _call(returned_bytes, batch, frames, height, width, size)
+        assert mine == expected, (f"batch {batch}, {frames} frames of {height}x{width}, {size} bytes a value: "
+                                  f"{mine} bytes, the layer returns {expected}")
     return "returned_bytes: correct"
 
 

@@ -149,6 +149,75 @@ def load_splits(profile: Profile, layout: str = "BCTHW", root: str | os.PathLike
     return Splits(split("train"), split("val"), split("test"), Path(root))
 
 
+#: Each book backbone's paper-scale counterpart in the full profile, with the clip it is built for.
+FULL_SCALE = {
+    "slowfast_r50": ("slowfast_r50", {"frames": 32}),
+    "x3d_xs": ("x3d_s", {"frames": 13, "crop": 160, "short_side": 182}),
+    "timesformer": ("timesformer", {}),
+}
+#: Backbones that read clips as (B, T, C, H, W); the others read (B, C, T, H, W).
+TIME_FIRST = {"timesformer"}
+
+
+class FineTuneSetting(NamedTuple):
+    """What chapters 7-9 fine-tune: one backbone, its profile and its data (``book_backbone``: the
+    book profile's backbone the records are kept under)."""
+
+    backbone: str
+    profile: Profile
+    splits: Splits
+    book_backbone: str
+
+    def recorded_seeds(self, path: str | os.PathLike = "../benchmarks/results/finetune.json") -> dict:
+        """The book's recorded seeds of this backbone's recipe, as ``benchmarks/finetune.py`` wrote them
+        (the default path is the one a chapter sees from ``book/``)."""
+        records = json.loads(Path(path).read_text())
+        if self.book_backbone not in records:
+            raise KeyError(f"{path}: no records of {self.book_backbone!r}; it holds {sorted(records)}")
+        return records[self.book_backbone]
+
+    @property
+    def layout(self) -> str:
+        return "BTCHW" if self.backbone in TIME_FIRST else "BCTHW"
+
+    def describe(self) -> str:
+        """The setting in a few lines: checkpoint, classes, clips and recipe."""
+        from vmp.weights import read_manifest
+
+        recipe = self.profile.train_config(backbone=self.backbone)
+        lines = []
+        if self.profile.weights == "book":
+            checkpoint = read_manifest()[self.backbone]
+            lines.append(f"book checkpoint {checkpoint['file']}: {checkpoint['model_args']}; pretrained from frames "
+                         f"on the source task for {checkpoint['recipe']['epochs']} epochs, source test top-1 "
+                         f"{checkpoint['source_top1']:.1%}")
+        train, val, test = self.splits.train, self.splits.val, self.splits.test
+        lines += [f"classes: {train.classes}",
+                  f"{len(train)} training, {len(val)} validation, {len(test)} test clips; {self.profile.frames}+1 "
+                  f"frames at {self.profile.crop} px; weights: {self.profile.weights}",
+                  f"recipe: {recipe.optimizer}, lr {recipe.lr} (the layer's {recipe.prompt_lr or recipe.lr}), "
+                  f"{recipe.warmup_epochs} warm-up epoch(s), {recipe.schedule} schedule, {recipe.epochs} epochs, "
+                  f"weight decay {recipe.weight_decay}, gradient clipping {recipe.clip_grad_norm}"]
+        return "\n".join(lines)
+
+
+def fine_tune_setting(backbone: str, profile_name: str = "book", classes: int = 6, per_class: int = 30) -> FineTuneSetting:
+    """The setting of chapters 7-9 for ``backbone``: in the book profile, ``classes`` classes of the
+    benchmark with ``per_class`` training clips each; in the full profile, the paper-scale model
+    and clip on the UCF101 subset."""
+    if backbone not in FULL_SCALE:
+        raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(FULL_SCALE)}")
+    if profile_name == "book":
+        profile = get_profile("book")
+        layout = "BTCHW" if backbone in TIME_FIRST else "BCTHW"
+        splits = load_splits(profile, layout=layout).subset(classes, per_class, seed=0)
+        return FineTuneSetting(backbone, profile, splits, backbone)
+    full_backbone, changes = FULL_SCALE[backbone]
+    profile = get_profile(profile_name, **changes)
+    layout = "BTCHW" if full_backbone in TIME_FIRST else "BCTHW"
+    return FineTuneSetting(full_backbone, profile, load_splits(profile, layout=layout), backbone)
+
+
 class Run(NamedTuple):
     """One training run: the model, its history, its test metrics, and the layer's parameters at
     start: (slope, shift) for the sigmoid, (γ or η,) for a PN function."""

@@ -144,3 +144,94 @@ def paired_comparisons(records: Sequence[dict], backbone: str, pairs: Sequence[t
         interval = paired_difference(by_seed(records, backbone, a), by_seed(records, backbone, b), confidence)
         rows.append({"a": a, "b": b, "interval": interval, "verdict": verdict(interval, a, b)})
     return rows
+
+
+# numbers for a chapter's prose (MyST-NB glue) ---------------------------------------------------------
+
+
+def glue_all(numbers: dict[str, str]) -> None:
+    """Hand every ``{name: text}`` to MyST-NB's ``glue`` (no visible output): the prose cites them
+    as ``{glue:text}`name```, so a sentence states the number its cell computed."""
+    from myst_nb import glue
+
+    for name, text in numbers.items():
+        glue(name, text, display=False)
+
+
+def run_summary(runs: dict[str, Any]) -> str:
+    """One line per input of :func:`vmp.experiment.compare_inputs`: test top-1 and mean class accuracy."""
+    return "\n".join(f"{name:10s} test top-1 {run.test['top1']:.3f}, mean class accuracy "
+                     f"{run.test['mean_class_accuracy']:.3f}" for name, run in runs.items())
+
+
+def single_run_numbers(top1: dict[str, float], test_clips: int, chance: float) -> dict[str, str]:
+    """One run per input: its test top-1 (``top1_<input>``) and the exact binomial p-value of
+    reaching it by guessing (``p_<input>``), and ``chance``."""
+    numbers = {"chance": f"{chance:.1%}"}
+    for name, value in top1.items():
+        numbers[f"top1_{name}"] = f"{value:.1%}"
+        numbers[f"p_{name}"] = f"{chance_p_value(value, test_clips, chance):.0e}"
+    return numbers
+
+
+def layer_numbers(slopes: Sequence[float], shifts: Sequence[float],
+                  authors: dict[float, tuple[float, float]]) -> dict[str, str]:
+    """Where a learned layer started and ended, what a still pixel (D = 0) gets at the end, and the
+    same for the authors' published values (``authors``: lambda -> (slope, shift))."""
+    import math
+
+    def still(slope: float, shift: float) -> str:
+        return f"{1 / (1 + math.exp(slope * shift)):.3f}"  # sigmoid(a (0 - b))
+
+    author_slopes = [a for a, _ in authors.values()]
+    author_shifts = [b for _, b in authors.values()]
+    return {"slope_start": f"{slopes[0]:.1f}", "slope_end": f"{slopes[-1]:.1f}",
+            "shift_start": f"{shifts[0]:+.3f}", "shift_end": f"{shifts[-1]:+.3f}",
+            "still_end": still(slopes[-1], shifts[-1]), "still_authors": still(*authors[0.0]),
+            "authors_slopes": f"{min(author_slopes):.1f} to {max(author_slopes):.1f}",
+            "authors_shifts": f"{min(author_shifts):+.2f} to {max(author_shifts):+.2f}"}
+
+
+def recorded_numbers(by_input: dict[str, Sequence[float]], test_clips: int, chance: float,
+                     baselines: Sequence[str] = ("frames", "difference")) -> dict[str, str]:
+    """Over the recorded seeds of each input (paired by position): mean test top-1 (``mean_<input>``),
+    the seeds in which VMP is ahead of each baseline (``wins_<baseline>``), the lowest run and the
+    largest p-value against chance over every run."""
+    values = [value for runs in by_input.values() for value in runs]
+    numbers = {f"mean_{name}": f"{statistics.fmean(runs):.1%}" for name, runs in by_input.items()}
+    for baseline in baselines:
+        numbers[f"wins_{baseline}"] = str(sum(v > b for v, b in zip(by_input["vmp"], by_input[baseline])))
+    numbers["seeds"] = str(len(by_input["vmp"]))
+    numbers["lowest"] = f"{min(values):.1%}"
+    numbers["largest_p"] = f"{max(chance_p_value(v, test_clips, chance) for v in values):.0e}"
+    return numbers
+
+
+def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, records: dict | None = None) -> None:
+    """Glue one fine-tuning run per input for a chapter's prose (:func:`single_run_numbers`) and
+    check it: against the recorded seeds of the same recipe when ``records`` (the book profile,
+    :func:`vmp.agreement.check_fine_tuning`), otherwise every input above chance (p < 0.01)."""
+    from vmp.agreement import check_fine_tuning
+
+    top1 = {name: run.test["top1"] for name, run in runs.items()}
+    glue_all(single_run_numbers(top1, test_clips, chance))
+    if records is not None:
+        check_fine_tuning(runs, records)
+    else:
+        p_values = {name: chance_p_value(value, test_clips, chance) for name, value in top1.items()}
+        assert all(p < 0.01 for p in p_values.values()), f"an input is not above chance: {p_values}"
+
+
+def top1_by_input(records: dict, inputs: Sequence[str] = ("frames", "difference", "vmp")) -> dict[str, list[float]]:
+    """Test top-1 of each input's recorded seeds, in seed order (one backbone's part of ``finetune.json``)."""
+    return {name: [run["test_top1"] for run in records["final"][name]] for name in inputs}
+
+
+def recorded_seed_table(records: dict, inputs: Sequence[str] = ("frames", "difference", "vmp")) -> str:
+    """:func:`seed_table` of one backbone's recorded fine-tuning seeds."""
+    return seed_table([run for name in inputs for run in records["final"][name]], inputs)
+
+
+def largest_chance_p(by_input: dict[str, Sequence[float]], test_clips: int, chance: float) -> float:
+    """The largest p-value of guessing one's way to any recorded run: every run is above chance at that level."""
+    return max(chance_p_value(value, test_clips, chance) for runs in by_input.values() for value in runs)

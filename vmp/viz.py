@@ -189,6 +189,27 @@ def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Modul
     return figure
 
 
+def what_the_layer_learned(run, test_set, authors: dict[float, tuple[float, float]] | None = None,
+                           layout: str = "BCTHW", start: tuple[float, float] | None = None):
+    """Two figures of a fine-tuned VMP layer (a :class:`vmp.experiment.Run`): its slope and shift per
+    epoch beside ``authors``' values, and the attention of two test clips at the start and at the end.
+    Returns the slopes and shifts per epoch (epoch 0: the start)."""
+    import matplotlib.pyplot as plt
+
+    from vmp.prompt import DEFAULT_START, MotionPrompt, m_n_for
+
+    slopes = [run.initial[0]] + [epoch["slope"] for epoch in run.history]
+    shifts = [run.initial[1]] + [epoch["shift"] for epoch in run.history]
+    layer_trajectories({"VMP": (slopes, shifts)}, authors)
+    plt.show()
+    m, n = m_n_for(*(start or DEFAULT_START))
+    picks = [0, len(test_set) // 2]
+    attention_before_after([test_set[i][0] for i in picks], MotionPrompt(layout, m=m, n=n), run.model.prompt,
+                           [test_set.classes[test_set[i][1]] for i in picks], layout=layout)
+    plt.show()
+    return slopes, shifts
+
+
 class SliderFigure:
     """A figure with sliders that works in a static web page: every combination of the sliders'
     values is drawn in advance, and a few lines of JavaScript show the picture the sliders select.
