@@ -175,3 +175,57 @@ def test_single_frames_score_at_chance_while_frame_differences_do_not(clips):
     print(f"chance {chance:.3f} +- {margin:.3f}: single frame {single:.3f}, frame differences {motion:.3f}")
     assert abs(single - chance) < margin, "a single frame must not reveal the class"
     assert motion > chance + margin, "frame differences must reveal the class"
+
+
+def test_nuisance_kinds_separate_the_heavy_level_on_its_scene():
+    heavy = NUISANCE["heavy"]
+    sensor, shake, distractors, still = (NUISANCE[k] for k in ("sensor", "shake", "distractors", "still"))
+    for kind in (sensor, shake, distractors, still):  # the same dim, textured scene and lit actor
+        assert (kind.textured, kind.background_contrast, kind.background_level, kind.sprite_floor) == \
+            (heavy.textured, heavy.background_contrast, heavy.background_level, heavy.sprite_floor)
+    assert (sensor.noise_std, sensor.flicker, sensor.patch_flicker) == (heavy.noise_std, heavy.flicker, heavy.patch_flicker)
+    assert sensor.shake == sensor.decoys == sensor.shimmers == 0
+    assert shake.shake == heavy.shake and shake.noise_std == shake.flicker == shake.decoys == shake.patches == 0
+    assert (distractors.decoys, distractors.shimmers) == (heavy.decoys, heavy.shimmers)
+    assert distractors.noise_std == distractors.shake == distractors.patches == 0
+    assert still.noise_std == still.flicker == still.shake == still.decoys == still.patches == still.shimmers == 0
+
+
+def test_split_clips_sets_each_split_and_is_checked():
+    assert split_sizes(50, (100, 50, 100)) == {"train": 100, "val": 50, "test": 100}
+    with pytest.raises(ValueError, match="three counts"):
+        split_sizes(50, (10, 0, 5))
+
+
+def test_a_shortcut_cue_follows_the_class_in_training_and_not_in_test():
+    import numpy as np
+
+    from vmp.data.synth import shortcut_cue
+
+    config = SynthConfig(classes=6, shortcut="scene", shortcut_rho=0.9)
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        cues = [shortcut_cue(config, 2, split, rng) for _ in range(4000)]
+        assert 0.88 < cues.count(2) / 4000 < 0.92 and set(cues) == set(range(6))
+    cues = [shortcut_cue(config, 2, "test", rng) for _ in range(6000)]
+    assert all(0.14 < cues.count(k) / 6000 < 0.19 for k in range(6))  # uniform: independent of the class
+
+
+def test_scene_shortcut_gives_a_class_its_background_and_other_configurations_are_unchanged(tmp_path):
+    import numpy as np
+
+    base = SynthConfig(seed=5, classes=2, frames=4, size=32, distractors=NUISANCE["still"], split_clips=(6, 1, 6))
+    scene = SynthConfig(**{**base.__dict__, "shortcut": "scene", "shortcut_rho": 1.0})
+    # rho = 1: every training clip of a class shows the same background where the sprite is not
+    first, second = (clip_with_mask(scene, 0, number) for number in (0, 1))
+    outside = (first[1][0] < 0.01) & (second[1][0] < 0.01)
+    same = np.abs(first[0][0].astype(int) - second[0][0].astype(int))[outside]
+    assert same.max() <= 3 and same.mean() < 0.1  # (the sprite's faint anti-aliased edge aside)
+    other_class = clip_with_mask(scene, 1, 0)
+    outside = (first[1][0] < 0.01) & (other_class[1][0] < 0.01)
+    assert np.abs(first[0][0].astype(int) - other_class[0][0].astype(int))[outside].mean() > 5
+    # without a shortcut, the clips are those of the configuration without the new fields
+    assert np.array_equal(clip_with_mask(base, 1, 3)[0], clip_with_mask(SynthConfig(
+        seed=5, classes=2, frames=4, size=32, distractors=NUISANCE["still"], split_clips=(6, 1, 6)), 1, 3)[0])
+    with pytest.raises(ValueError, match="shortcut must be one of"):
+        generate(tmp_path, SynthConfig(classes=2, clips_per_class=3, frames=4, size=32, shortcut="colour"))

@@ -83,6 +83,23 @@ def test_multi_view_evaluation_averages_views(data):
     model = build_model("tiny3d", 4, 4, 32)
     metrics = evaluate(model, views, batch_size=2)
     assert metrics["count"] == len(views) and sum(map(sum, metrics["confusion"])) == len(views)
+    assert len(metrics["correct"]) == len(views) and set(metrics["correct"]) <= {0, 1}
+    assert sum(metrics["correct"]) == sum(metrics["confusion"][k][k] for k in range(4))
+
+
+def test_evaluate_marks_each_clip_right_or_wrong_in_the_datasets_order():
+    class Fixed(torch.utils.data.Dataset):  # clip i is a constant clip whose label is i % 3
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, index):
+            return torch.full((3, 5, 16, 16), float(index)), index % 3
+
+    model = build_model("tiny3d", 3, 4, 16).eval()
+    with torch.no_grad():
+        predicted = [model(Fixed()[i][0][None]).logits.argmax(1).item() for i in range(7)]
+    metrics = evaluate(model, Fixed(), batch_size=3)
+    assert metrics["correct"] == [int(p == i % 3) for i, p in enumerate(predicted)]
 
 
 def test_mismatched_data_fails_before_training(data):

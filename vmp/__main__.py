@@ -109,7 +109,7 @@ def _eval(args: argparse.Namespace) -> None:
     if classes is not None and dataset.classes != classes:
         raise SystemExit(f"the data's classes {dataset.classes} are not the checkpoint's {classes}")
     metrics = evaluate(model, dataset, args.batch_size)
-    print(json.dumps({key: value for key, value in metrics.items() if key != "confusion"}, indent=2))
+    print(json.dumps({key: value for key, value in metrics.items() if key not in ("confusion", "correct")}, indent=2))
     print("confusion (rows: true class, columns: predicted):")
     for name, row in zip(dataset.classes, metrics["confusion"]):
         print(f"  {name:>12s} {row}")

@@ -108,13 +108,27 @@ class Splits(NamedTuple):
                       self.test.subset(num_classes, None, seed), self.root)
 
 
+#: Fields added to :class:`SynthConfig` after benchmarks were first cached: left out of the key at
+#: their defaults, so an older configuration keeps its key and its cached copy.
+_LATER_FIELDS = {"split_clips": None, "shortcut": "none", "shortcut_rho": 0.9}
+
+
+def synthetic_key(config: SynthConfig) -> str:
+    """A short name for a synthetic configuration: its clips are fully determined by it."""
+    fields = asdict(config)
+    for name, default in _LATER_FIELDS.items():
+        if fields[name] == default:
+            del fields[name]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def generated(config: SynthConfig, root: str | os.PathLike | None = None) -> Path:
     """The synthetic benchmark of ``config`` in ``root``, generated only if it is not there yet.
 
     By default it goes to ``$VMP_DATA`` (else ``~/.cache/vmp``) under a name made from the
     configuration, so chapters and tests that ask for the same benchmark share one copy.
     """
-    key = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:12]
+    key = synthetic_key(config)
     root = Path(root) if root is not None else resolve_cache_dir() / f"synthetic-{key}"
     manifest = root / "synth.json"
     if manifest.is_file() and json.loads(manifest.read_text()).get("key") == key:

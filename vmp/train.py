@@ -228,7 +228,8 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 @torch.no_grad()
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: int = 0, device: torch.device | None = None,
              description: str = "eval") -> dict:
-    """Top-1, top-5, mean class accuracy, loss and confusion matrix over all ranks.
+    """Top-1, top-5, mean class accuracy, loss and confusion matrix over all ranks, and ``correct``:
+    1 or 0 per item of ``dataset``, in its order (for analyses that resample clips).
 
     A dataset that returns several views per video (``(V, ...)`` clips, multi-view testing) is
     scored by averaging the views' softmax probabilities.
@@ -237,19 +238,25 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: i
     inner = _unwrap(model)
     num_classes = inner.num_classes
     loader = _distributed_loader(dataset, batch_size, workers, pin_memory=pins_memory(device))
+    order = torch.tensor(list(loader.sampler), dtype=torch.int64)  # this process's items, in the order it scores them
     model.eval()
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    correct = torch.zeros(len(dataset), dtype=torch.int64)
     extra = torch.zeros(2, dtype=torch.float64)  # top-5 correct, loss sum
+    scored = 0
     for clips, labels in progress(loader, description):
         clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         views = clips.shape[1] if clips.dim() == 6 else 1
         logits = inner(clips.flatten(0, 1) if views > 1 else clips).logits.float()
         probabilities = logits.softmax(-1).reshape(len(labels), views, -1).mean(1)
-        confusion += confusion_matrix(probabilities.argmax(1).cpu(), labels.cpu(), num_classes)
+        predicted = probabilities.argmax(1).cpu()
+        confusion += confusion_matrix(predicted, labels.cpu(), num_classes)
+        correct[order[scored:scored + len(labels)]] = (predicted == labels.cpu()).long()
+        scored += len(labels)
         extra += torch.tensor([topk_correct(probabilities, labels, 5),
                                F.nll_loss(probabilities.clamp_min(1e-12).log(), labels, reduction="sum").item()], dtype=torch.float64)
-    confusion, extra = _all_reduce(confusion), _all_reduce(extra)
-    return summarize(confusion, int(extra[0].item()), extra[1].item())
+    confusion, extra, correct = _all_reduce(confusion), _all_reduce(extra), _all_reduce(correct)
+    return {**summarize(confusion, int(extra[0].item()), extra[1].item()), "correct": correct.tolist()}
 
 
 # the loop -----------------------------------------------------------------------------------------
@@ -306,7 +313,8 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
         scheduler.step()
         if val_set is not None:
             metrics = evaluate(network, val_set, config.eval_batch_size or config.batch_size, config.workers, device, "val")
-            record.update({f"val_{key}": value for key, value in metrics.items() if key not in ("confusion", "count")})
+            record.update({f"val_{key}": value for key, value in metrics.items()
+                           if key not in ("confusion", "count", "correct")})
         history.append(record)
         if out is not None and rank == 0:
             save_checkpoint(out / "checkpoint.pt", model=model.state_dict(), optimizer=optimizer.state_dict(),

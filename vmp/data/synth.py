@@ -90,14 +90,26 @@ class Distractors:
 
 
 NO_DISTRACTORS = Distractors(0.0, 0.0, 0.0)
+#: The scene of the heavy level (a dim, low-contrast textured background and a lit actor), which
+#: the separated nuisance kinds below share, so that only the nuisance differs between them.
+_SCENE = {"textured": True, "background_contrast": 0.5, "background_level": 0.3, "sprite_floor": 0.6}
 #: The named nuisance levels; ``"light"`` is the benchmark's historical default, unchanged.
+#: ``"heavy"`` is every kind at once; ``"still"``, ``"sensor"``, ``"shake"`` and ``"distractors"``
+#: separate them on its scene: nothing; sensor noise with global and local flicker; camera shake;
+#: motion that is not the actor (decoy sprites, shimmering texture).
 NUISANCE = {
     "none": NO_DISTRACTORS,
     "light": Distractors(),
     "heavy": Distractors(noise_std=12.0, flicker=0.06, shake=1.5, patches=3, patch_flicker=0.15, shimmers=3,
-                         shimmer_amplitude=10.0, decoys=4, decoy_opacity=0.2, textured=True,
-                         background_contrast=0.5, background_level=0.3, sprite_floor=0.6),
+                         shimmer_amplitude=10.0, decoys=4, decoy_opacity=0.2, **_SCENE),
+    "still": Distractors(0.0, 0.0, 0.0, **_SCENE),
+    "sensor": Distractors(noise_std=12.0, flicker=0.06, shake=0.0, patches=3, patch_flicker=0.15, **_SCENE),
+    "shake": Distractors(noise_std=0.0, flicker=0.0, shake=1.5, **_SCENE),
+    "distractors": Distractors(noise_std=0.0, flicker=0.0, shake=0.0, shimmers=3, shimmer_amplitude=10.0, decoys=4,
+                               decoy_opacity=0.2, **_SCENE),
 }
+#: Cues that can stand in for the motion class in training: the background scene, or the actor's look.
+SHORTCUTS = ("none", "scene", "appearance")
 
 
 def nuisance(level: str) -> Distractors:
@@ -121,6 +133,14 @@ class SynthConfig:
     footage_backgrounds: bool = True
     task: str = "motion"  # or "source", the pretraining task
     look_cue: float = 0.75  # source task: how often a sprite wears its class's look
+    #: (train, val, test) clips per class; if set, it replaces the split of ``clips_per_class``
+    split_clips: tuple[int, int, int] | None = None
+    #: a cue correlated with the class in training and validation only: "scene" (each class has its
+    #: own background) or "appearance" (each class has its own sprite look); "none" for no cue
+    shortcut: str = "none"
+    #: how often a training or validation clip carries its own class's cue (else another class's);
+    #: test clips carry a cue drawn independently of their class
+    shortcut_rho: float = 0.9
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -220,6 +240,11 @@ class _Backgrounds:
                 scale = 2 * size / short
                 self.stills += list(F.interpolate(frames, scale_factor=scale, mode="area"))
 
+    def scene(self, index: int) -> torch.Tensor:
+        """Scene ``index``: the same background every time (a fixed crop of footage, or a colour
+        field without footage), the cue of the scene shortcut."""
+        return self.draw(np.random.default_rng([7919, index]), textured=True)
+
     def draw(self, rng: np.random.Generator, textured: bool = False) -> torch.Tensor:
         """A crop of footage (always, if ``textured`` and there is footage; else half the time) or a colour field."""
         if self.stills and (textured or rng.uniform() < 0.5):
@@ -290,12 +315,32 @@ def _add_local_nuisance(video: torch.Tensor, nuisance: Distractors, rng: np.rand
     return video
 
 
-def render(config: SynthConfig, label: int, rng: np.random.Generator, backgrounds: _Backgrounds) -> tuple[np.ndarray, np.ndarray]:
-    """One clip of class ``label``: ``uint8 (frames, size, size, 3)`` and the sprite's coverage
-    ``float (frames, size, size)`` in [0, 1], the ground truth of where the object is."""
+def shortcut_cue(config: SynthConfig, label: int, split: str, rng: np.random.Generator) -> int:
+    """The class whose cue (scene or look) a clip carries: in training and validation its own class
+    with probability ``shortcut_rho``, else one of the others; in test any class, uniformly."""
+    classes = config.classes
+    if split == "test":
+        return int(rng.integers(classes))
+    if classes == 1 or rng.uniform() < config.shortcut_rho:
+        return label
+    return int((label + 1 + rng.integers(classes - 1)) % classes)
+
+
+def _class_look(cue: int) -> tuple[int, tuple[float, float, float]]:
+    """The sprite look (shape, colour) a class's actors wear under the appearance shortcut."""
+    return SOURCE_LOOKS[cue % len(SOURCE_LOOKS)]
+
+
+def render(config: SynthConfig, label: int, rng: np.random.Generator, backgrounds: _Backgrounds,
+           split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """One clip of class ``label`` in ``split``: ``uint8 (frames, size, size, 3)`` and the sprite's
+    coverage ``float (frames, size, size)`` in [0, 1], the ground truth of where the object is."""
     size, frames, nuisance = config.size, config.frames, config.distractors
     name = config.class_names[label]
     look = None
+    cue = shortcut_cue(config, label, split, rng) if config.shortcut != "none" else None
+    if config.shortcut == "appearance":
+        look = _class_look(cue)
     if config.task == "source":
         moves, spins = source_trajectory(name, frames, size, rng)
         look = SOURCE_LOOKS[label] if rng.uniform() < config.look_cue else None
@@ -305,7 +350,7 @@ def render(config: SynthConfig, label: int, rng: np.random.Generator, background
     orientation = rng.uniform(0, 2 * math.pi)
     shake = rng.uniform(-nuisance.shake, nuisance.shake, (frames, 2)) if nuisance.shake else np.zeros((frames, 2))
     sprite = _warp(_sprite(rng, size, look, nuisance.sprite_floor), start + moves + shake, orientation + spins, wrap=True)
-    still = backgrounds.draw(rng, nuisance.textured)
+    still = backgrounds.scene(cue) if config.shortcut == "scene" else backgrounds.draw(rng, nuisance.textured)
     if nuisance.background_contrast != 1.0 or nuisance.background_level is not None:
         level = still.mean() if nuisance.background_level is None else nuisance.background_level
         still = level + nuisance.background_contrast * (still - still.mean())
@@ -335,11 +380,18 @@ def _cached_backgrounds(size: int, use_footage: bool) -> _Backgrounds:
 def clip_with_mask(config: SynthConfig, label: int, number: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Clip ``number`` of class ``label`` exactly as :func:`generate` renders it, and its sprite mask."""
     backgrounds = _cached_backgrounds(config.size, config.footage_backgrounds)
-    return render(config, label, np.random.default_rng([config.seed, label, number]), backgrounds)
+    sizes = split_sizes(config.clips_per_class, config.split_clips)
+    split = "train" if number < sizes["train"] else "val" if number < sizes["train"] + sizes["val"] else "test"
+    return render(config, label, np.random.default_rng([config.seed, label, number]), backgrounds, split)
 
 
-def split_sizes(clips_per_class: int) -> dict[str, int]:
-    """How many clips of each class go to train, val and test (at least one each)."""
+def split_sizes(clips_per_class: int, split_clips: tuple[int, int, int] | None = None) -> dict[str, int]:
+    """How many clips of each class go to train, val and test (at least one each): ``split_clips``
+    if given, else ``clips_per_class`` in the proportions of :data:`SPLIT_FRACTIONS`."""
+    if split_clips is not None:
+        if len(split_clips) != 3 or min(split_clips) < 1:
+            raise ValueError(f"split_clips must be three counts >= 1 (train, val, test), got {split_clips}")
+        return dict(zip(("train", "val", "test"), (int(n) for n in split_clips)))
     if clips_per_class < 3:
         raise ValueError(f"need at least 3 clips per class (train, val, test), got {clips_per_class}")
     val = max(1, round(clips_per_class * SPLIT_FRACTIONS["val"]))
@@ -357,14 +409,18 @@ def generate(root: str | Path, config: SynthConfig = SynthConfig()) -> Path:
         raise ValueError(f"need frames >= 3 and an even size >= 16, got {config.frames} and {config.size}")
     root = Path(root)
     backgrounds = _Backgrounds(config.size, config.footage_backgrounds)
-    sizes = split_sizes(config.clips_per_class)
+    if config.shortcut not in SHORTCUTS:
+        raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {config.shortcut!r}")
+    if not 0 <= config.shortcut_rho <= 1:
+        raise ValueError(f"shortcut_rho must be in [0, 1], got {config.shortcut_rho}")
+    sizes = split_sizes(config.clips_per_class, config.split_clips)
     names = config.class_names
     for label, name in enumerate(names):
         number = 0
         for split, amount in sizes.items():
             for _ in range(amount):
                 rng = np.random.default_rng([config.seed, label, number])
-                clip = render_clip(config, label, rng, backgrounds)
+                clip = render(config, label, rng, backgrounds, split)[0]
                 write_video(root / split / name / f"{name}_{number:04d}.mp4", clip, config.fps)
                 number += 1
     manifest = {**asdict(config), "num_classes": config.classes, "classes": list(names), "splits": sizes}

@@ -1,0 +1,204 @@
+"""When do motion prompts help? The regimes study of ``benchmarks/regimes_plan.md``, resumable.
+
+    python benchmarks/regimes.py --stage gate                      # 1. the gated baseline's threshold
+    python benchmarks/regimes.py --stage start --backbone tiny3d   # 2. the layer's starting shift
+    python benchmarks/regimes.py --stage regimes --backbone tiny3d # 3. every regime, every input
+    python benchmarks/regimes.py --stage primary --backbone x3d_xs # 4. the primary regimes only
+    python benchmarks/regimes.py --stage start --dry-run           # what a stage would run, and how long
+
+One JSON line per run goes to ``benchmarks/results/regimes.jsonl`` (the fields the plan lists,
+per-clip test results included); a run already there is skipped, so a killed sweep resumes where it
+stopped. Choices follow the plan: the gate and the base start are read from the file's own records
+(validation only) when a later stage needs them. Run nothing else meanwhile: two PyTorch processes
+on two cores slow each other down five- to tenfold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from vmp.data.synth import NUISANCE, SynthConfig
+from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
+from vmp.models import SPECS
+from vmp.prompt import m_n_for
+
+RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
+#: The study's data: synthetic seed 1 (the book's benchmark is seed 0, the gate's data seed 2).
+DATA_SEED, GATE_SEED = 1, 2
+SPLIT_CLIPS = (100, 50, 100)  # per class: 600 training at most, 300 validation, 600 test over 6 classes
+CLASSES, CLASS_SEED = 6, 0  # the book's 6 of the 8 rendered classes
+SEEDS = (0, 1, 2, 3, 4)
+INPUTS = ("frames", "difference", "gated", "stacked", "vmp", "vmp_frozen")
+SLOPE = 30.0
+START_SHIFTS = (-0.3, -0.15, 0.0, 0.1, 0.3)
+FORMER_START = 0.1  # the book's DEFAULT_START shift before this study
+GATES = (0.05, 0.1, 0.15, 0.2, 0.3)
+
+
+class Cell(NamedTuple):
+    """One run of the study: everything that defines it."""
+
+    backbone: str
+    input: str
+    seed: int
+    labels_per_class: int = 30
+    nuisance: str = "heavy"
+    shortcut: str = "none"
+    pretrained: bool = True
+    shift: float | None = None  # the layer's starting shift (VMP inputs); None: the chosen base start
+    tav_weight: float = 0.0
+    gate: float | None = None  # gated only; None: the chosen threshold
+    data_seed: int = DATA_SEED
+
+    def key(self) -> tuple:
+        return tuple(self)
+
+
+BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True}
+#: Each regime: the base with one factor changed.
+REGIMES = {
+    "base": {},
+    **{f"labels_{n}": {"labels_per_class": n} for n in (5, 10, 100)},
+    **{f"nuisance_{kind}": {"nuisance": kind} for kind in ("still", "sensor", "shake", "distractors")},
+    "scene": {"shortcut": "scene"},
+    "appearance": {"shortcut": "appearance"},
+    "scratch": {"pretrained": False},
+}
+PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
+
+
+def synthetic_config(nuisance: str, shortcut: str, data_seed: int = DATA_SEED) -> SynthConfig:
+    """The benchmark a regime reads: the book's clip format, this study's split sizes."""
+    book = get_profile("book").synthetic
+    return dataclasses.replace(book, seed=data_seed, split_clips=SPLIT_CLIPS, distractors=NUISANCE[nuisance],
+                               shortcut=shortcut)
+
+
+def read_records(path: Path = RESULTS) -> list[dict]:
+    """The runs in ``path``; a last line cut short by a killed run is dropped from the file."""
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def chosen_gate(records: list[dict]) -> float:
+    """The gate threshold with the best mean validation top-1 in the gate stage."""
+    runs = [r for r in records if r["stage"] == "gate"]
+    if not runs:
+        raise SystemExit("no gate-stage runs yet: run --stage gate first")
+    by_gate = {gate: [r["val_top1"] for r in runs if r["gate"] == gate] for gate in {r["gate"] for r in runs}}
+    return max(by_gate, key=lambda gate: statistics.fmean(by_gate[gate]))
+
+
+def chosen_start(records: list[dict]) -> float:
+    """The starting shift with the best mean validation top-1 at λ = 0 over the start stage's backbones."""
+    runs = [r for r in records if r["stage"] == "start" and r["tav_weight"] == 0]
+    if not runs:
+        raise SystemExit("no start-stage runs yet: run --stage start first")
+    by_shift = {shift: [r["val_top1"] for r in runs if r["start"][1] == shift] for shift in {r["start"][1] for r in runs}}
+    return max(by_shift, key=lambda shift: statistics.fmean(by_shift[shift]))
+
+
+def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
+    """Every run of a stage, in seed-major order (a partial sweep has every configuration's first seeds)."""
+    cells = []
+    for seed in SEEDS:
+        if stage == "gate":
+            cells += [Cell("tiny3d", "gated", seed, gate=gate, data_seed=GATE_SEED) for gate in GATES if seed < 3]
+        elif stage == "start":
+            cells += [Cell(b, "vmp", seed, shift=shift, tav_weight=lam)
+                      for b in backbones for lam in (0.0, 1.0) for shift in START_SHIFTS]
+        elif stage == "regimes":
+            cells += [Cell(b, input, seed, **{**BASE, **changes}) for b in backbones
+                      for changes in REGIMES.values() for input in INPUTS]
+        elif stage == "primary":
+            cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
+                      for name in PRIMARY_REGIMES for input in ("frames", "vmp", "difference")]
+            cells += [Cell(b, "vmp", seed, shift=shift) for b in backbones for shift in (-0.3, FORMER_START)]
+        else:
+            raise SystemExit(f"unknown stage {stage!r}")
+    return cells
+
+
+def run(cell: Cell, stage: str, records: list[dict]) -> dict:
+    """Train and test one cell; its record."""
+    profile = get_profile("book")
+    if not cell.pretrained:
+        profile = dataclasses.replace(profile, weights=None)
+    config = synthetic_config(cell.nuisance, cell.shortcut, cell.data_seed)
+    profile = dataclasses.replace(profile, synthetic=config)
+    splits = load_splits(profile, SPECS[cell.backbone].layout).subset(CLASSES, cell.labels_per_class, seed=CLASS_SEED)
+    options: dict = {"train_changes": {"eval_batch_size": 32}}
+    shift = None
+    if cell.input in ("vmp", "vmp_frozen"):
+        shift = cell.shift if cell.shift is not None else chosen_start(records)
+        options.update(prompt_init=m_n_for(SLOPE, shift), learn_prompt=cell.input == "vmp", tav_weight=cell.tav_weight)
+        input = "vmp"
+    else:
+        input = cell.input
+    gate = None
+    if cell.input == "gated":
+        gate = cell.gate if cell.gate is not None else chosen_gate(records)
+        options["gate"] = gate
+    start = time.perf_counter()
+    result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
+    final = result.history[-1]
+    return {
+        "stage": stage, "backbone": cell.backbone, "input": cell.input, "seed": cell.seed,
+        "labels_per_class": cell.labels_per_class, "nuisance": cell.nuisance, "shortcut": cell.shortcut,
+        "pretrained": cell.pretrained, "start": [SLOPE, shift] if shift is not None else None,
+        "tav_weight": cell.tav_weight, "gate": gate, "data_seed": cell.data_seed,
+        "synthetic_key": synthetic_key(config), "val_top1": final["val_top1"], "test_top1": result.test["top1"],
+        "test_correct": result.test["correct"],
+        "history": [{key: epoch.get(key) for key in ("epoch", "val_top1", "train_ce", "slope", "shift")}
+                    for epoch in result.history],
+        "final": [final.get("slope"), final.get("shift")], "seconds": round(time.perf_counter() - start, 1),
+        "cell": list(cell),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary"))
+    parser.add_argument("--backbone", nargs="+", default=["tiny3d"])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--limit", type=int, help="stop after this many new runs")
+    parser.add_argument("--dry-run", action="store_true", help="print the runs left and an estimate, run nothing")
+    args = parser.parse_args()
+    records = read_records(args.out)
+    done = {tuple(r["cell"]) for r in records}
+    cells = [cell for cell in stage_cells(args.stage, args.backbone) if tuple(cell) not in done]
+    if args.dry_run:
+        seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}
+        estimate = sum(statistics.median(seconds[c.backbone]) if seconds.get(c.backbone) else float("nan") for c in cells)
+        print(f"{len(cells)} runs left in stage {args.stage!r}; about {estimate / 3600:.1f} h at the median run time")
+        return
+    for number, cell in enumerate(cells[: args.limit]):
+        if cell.input in ("vmp", "vmp_frozen", "gated"):
+            records = read_records(args.out)  # the choices read the records as they stand
+        record = run(cell, args.stage, records)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("a") as results:
+            results.write(json.dumps(record) + "\n")
+            results.flush()
+            os.fsync(results.fileno())
+        print(json.dumps({key: record[key] for key in ("stage", "backbone", "input", "seed", "start", "val_top1",
+                                                       "test_top1", "seconds")}), flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(int(os.environ.get("VMP_THREADS", torch.get_num_threads())))
+    main()
