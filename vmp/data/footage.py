@@ -11,7 +11,7 @@ from pathlib import Path
 
 SAMPLE_VIDEOS = {
     "bigbuckbunny": "bigbuckbunny.mp4",  # 132 frames, 1280x720, animation
-    "bikes": "bikes.mp4",  # 250 frames, a camera pan over parked bikes
+    "bikes": "bikes.mp4",  # 250 frames, street footage: a taxi, a cyclist, a pedestrian
     "carphone": "carphone_pristine.mp4",  # a talking head in a moving car
 }
 
