@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks other-cpus build-check browser-check student assignments grade bench clean
+.PHONY: book test unit notebooks other-cpus build-check browser-check pdf pdf-check student assignments grade bench clean
 
 # The environment: created once, refreshed when the requirements change.
 $(STAMP): requirements.txt pyproject.toml
@@ -28,12 +28,12 @@ book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
 # The whole suite: unit tests, every notebook under nbval, the training chapters again as two other
-# CPUs would run them, the book built from committed outputs, and every built chapter opened in
-# headless Chromium.
-test: unit notebooks other-cpus build-check browser-check
+# CPUs would run them, the book built from committed outputs, every built chapter (and the live
+# playground, on a fake camera) opened in headless Chromium, and the PDF edition read back.
+test: unit notebooks other-cpus build-check browser-check pdf-check
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/cpus
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/cpus --ignore=tests/pdf
 
 # Chapters 6-10 under nbval with torch, MKL and oneDNN held to AVX2 and to no vector units at all.
 other-cpus: $(STAMP)
@@ -52,6 +52,18 @@ build-check: $(STAMP) $(MATHJAX)/tex-chtml.js
 	rm -rf _build/committed && mkdir -p _build/committed
 	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/committed/_config.yml
 	$(BIN)/jupyter-book build . -W --config _build/committed/_config.yml --path-output _build/committed
+
+# The PDF edition in _build/pdf/_build/latex/book.pdf, from the committed outputs. Needs Debian's
+# texlive-xetex, texlive-latex-extra, texlive-fonts-recommended, fonts-freefont-otf and latexmk
+# (.ci/run installs them when missing).
+pdf: $(STAMP)
+	rm -rf _build/pdf && mkdir -p _build/pdf
+	sed 's/^\(\s*execute_notebooks:\).*/\1 "off"/' _config.yml > _build/pdf/_config.yml
+	$(BIN)/jupyter-book build . --builder pdflatex --config _build/pdf/_config.yml --path-output _build/pdf
+
+# The PDF read back with poppler: every chapter, no raw LaTeX or Markdown, every figure caption.
+pdf-check: pdf
+	$(BIN)/python -m pytest tests/pdf -q -p no:cacheprovider
 
 # Needs Debian's chromium and chromium-driver (.ci/run installs them when missing).
 browser-check: build-check

@@ -28,7 +28,7 @@ def test_constants_are_the_packages():
 
 def test_the_book_builds_the_page_with_the_extension_and_ships_its_clips():
     config = (ROOT / "_config.yml").read_text()
-    assert "vmp.playground" in config and "book/_playground" in config
+    assert "vmp.sphinx" in config and "book/_playground" in config
     assert "book/playground" in (ROOT / "_toc.yml").read_text()
     clips = ROOT / "book" / "_playground" / "playground" / "clips"
     assert sorted(path.name for path in clips.glob("*.webm")) == ["bigbuckbunny.webm", "bikes.webm", "carphone.webm"]

@@ -54,6 +54,11 @@ def test_slider_figure_draws_every_combination_and_is_reproducible():
     assert html.count('type="range"') == 2 and "https://" not in html and "http://" not in html
     assert html == slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1}).html()
     assert len(set(explorer.pictures.values())) == 6  # each combination its own picture
+    import base64
+
+    start_key = explorer.start
+    assert explorer._repr_png_() == base64.b64decode(explorer.pictures[start_key])  # print shows the start
+    assert explorer._repr_png_().startswith(b"\x89PNG")
 
 
 def test_animations_load_nothing_from_elsewhere():
@@ -61,6 +66,8 @@ def test_animations_load_nothing_from_elsewhere():
 
     from vmp.viz import animate
 
-    html = animate({"frames": [torch.rand(8, 8, 3) for _ in range(3)]})
+    shown = animate({"frames": [torch.rand(8, 8, 3) for _ in range(3)]})
+    html = shown._repr_html_()
+    assert shown._repr_png_().startswith(b"\x89PNG")  # the still that print shows
     assert "font-awesome" not in html and 'class="fa ' not in html
     assert "https://" not in html and "\u25b6" in html  # the play button, as a character

@@ -41,17 +41,3 @@ def constants_script(finetune_records: str | Path | None = None) -> str:
     """The constants as the script the page loads before its own."""
     return "window.VMP_CONSTANTS = " + json.dumps(playground_constants(finetune_records), indent=1) + ";\n"
 
-
-def _write_constants(app, config) -> None:  # noqa: ANN001 - Sphinx's signature
-    """On every build: ``_static/playground/constants.js`` from this package, beside the page's script."""
-    generated = Path(app.outdir).parent / "playground_constants"
-    (generated / "playground").mkdir(parents=True, exist_ok=True)
-    records = Path(app.srcdir) / "benchmarks" / "results" / "finetune.json"
-    (generated / "playground" / "constants.js").write_text(constants_script(records if records.is_file() else None))
-    config.html_static_path.append(str(generated))
-
-
-def setup(app) -> dict:  # noqa: ANN001
-    """Sphinx extension (``vmp.playground`` in the book's extensions): the page's constants, written at build time."""
-    app.connect("config-inited", _write_constants)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -58,9 +58,29 @@ def grid(rows: Sequence[Sequence], row_titles: Sequence[str], column_titles: Seq
     return figure
 
 
+class Animation:
+    """A JavaScript animation for the web page, with one still (``still``, a PNG) for print and
+    other places that cannot run it: a notebook shows the animation, the PDF edition the still."""
+
+    def __init__(self, html: str, still: bytes) -> None:
+        self.html, self.still = html, still
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_png_(self) -> bytes:
+        return self.still
+
+    def __repr__(self) -> str:
+        return "Animation (a still in print)"
+
+
 def animate(panels: dict[str, Sequence], kinds: dict[str, str] | None = None, interval: int = 250, size: float = 2.2,
-            limit: float | None = None) -> str:
-    """A JavaScript animation (HTML) of several image sequences side by side, one frame at a time."""
+            limit: float | None = None, still: int | None = None) -> Animation:
+    """A JavaScript animation of several image sequences side by side, one frame at a time; its
+    still for print is frame ``still`` (by default the middle one)."""
+    import io
+
     import matplotlib.pyplot as plt
     from matplotlib import animation
 
@@ -90,8 +110,11 @@ def animate(panels: dict[str, Sequence], kinds: dict[str, str] | None = None, in
         return images
 
     html = animation.FuncAnimation(figure, update, frames=frames, interval=interval, blit=True).to_jshtml(default_mode="loop")
+    update(frames // 2 if still is None else still)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    return without_icon_font(html)
+    return Animation(without_icon_font(html), buffer.getvalue())
 
 
 #: matplotlib's animation buttons as plain characters instead of Font Awesome icons.
@@ -250,6 +273,12 @@ class SliderFigure:
 
     def _repr_html_(self) -> str:
         return self.html()
+
+    def _repr_png_(self) -> bytes:
+        """The picture at the sliders' start: what print shows of this figure."""
+        import base64
+
+        return base64.b64decode(self.pictures[self.start])
 
     def __repr__(self) -> str:
         sliders = ", ".join(f"{name}: {len(values)} values" for name, values in self.parameters.items())

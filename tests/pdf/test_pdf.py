@@ -1,0 +1,119 @@
+"""The PDF edition, read back with poppler: every chapter, no raw LaTeX or Markdown, every caption.
+
+Run by ``make pdf-check`` (part of ``make test``) after ``make pdf`` built
+``_build/pdf/_build/latex/book.pdf``. Needs poppler's ``pdftotext``, ``pdfinfo`` and ``pdfimages``
+(Debian's poppler-utils, which ``.ci/run`` installs when missing).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PDF = ROOT / "_build" / "pdf" / "_build" / "latex" / "book.pdf"
+#: The book's length in pages, checked so that a chapter lost (or a runaway table) shows.
+PAGES = (120, 260)
+
+
+def poppler(tool: str, *arguments: str) -> str:
+    if shutil.which(tool) is None:
+        pytest.fail(f"no {tool} here: apt-get install poppler-utils (as root)")
+    return subprocess.run([tool, *arguments], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    assert PDF.is_file(), f"no {PDF}: run make pdf first"
+    return poppler("pdftotext", "-layout", str(PDF), "-")
+
+
+def chapters() -> list[Path]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [next(ROOT.glob(f"{name}.*")) for name in files]
+
+
+def title(path: Path) -> str:
+    source = path.read_text() if path.suffix == ".md" else "\n".join(
+        cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
+    return re.search(r"^# (.+)$", source, re.MULTILINE).group(1).strip()
+
+
+def plain(markdown: str) -> str:
+    """A caption's start as it prints: the words before any math, without emphasis marks."""
+    before_math = markdown.split("$")[0]
+    return " ".join(re.sub(r"[*`]", "", before_math).split())
+
+
+def squeezed(text: str) -> str:
+    """Spaces collapsed and typographic quotes made plain, as the sources write them."""
+    for curly, straight in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"')):
+        text = text.replace(curly, straight)
+    return " ".join(text.split())
+
+
+def test_every_chapter_is_in_the_pdf(text):
+    body = squeezed(text)
+    for path in chapters():
+        assert squeezed(title(path)) in body, f"{path.name}: its title {title(path)!r} is not in the PDF"
+
+
+def test_no_raw_latex_or_markdown_is_left(text):
+    leftovers = {
+        "a LaTeX command": r"\\(begin|end|frac|sphinx\w+|mathrm|textbf)\b",
+        "display math delimiters": r"\$\$",
+        "a MyST role or directive": r"\{(glue:text|glue|numref|ref|cite|admonition|only|raw)\}",
+        "a Markdown fence": r"```",
+        "Markdown bold": r"\*\*[A-Za-z][A-Za-z ,.'-]{2,}\*\*",
+        "a Markdown link": r"\]\((?!\s)[^)\s]+\.(ipynb|md)\)",
+    }
+    prose = "\n".join(line for line in text.splitlines() if not re.search(r"[\"=\[\]]|^\s*,→", line))  # code lines aside
+    for what, pattern in leftovers.items():
+        found = re.search(pattern, prose)
+        assert found is None, f"{what} in the PDF: ...{prose[max(0, found.start() - 60):found.end() + 60]}..."
+
+
+def test_every_figure_caption_is_printed_with_its_number(text):
+    body = squeezed(text)
+    captions = [cell.metadata["mystnb"]["figure"]["caption"] for path in chapters() if path.suffix == ".ipynb"
+                for cell in nbformat.read(path, as_version=4).cells
+                if cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption")]
+    assert len(captions) >= 20
+    for caption in captions:
+        words = plain(caption).split()[:8]  # the start of the caption, before any math
+        assert " ".join(words) in body.replace("Fig. ", "Fig."), f"caption not printed: {caption[:80]!r}"
+    assert len(re.findall(r"Fig\. \d+\.\d+:", text)) >= len(captions)
+
+
+def test_concept_questions_print_with_their_answers(text):
+    body = squeezed(text)
+    questions = [" ".join(q.split("$")[0].replace("`", "").split()[:6]) for path in chapters() if path.suffix == ".ipynb"
+                 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
+                 for q in re.findall(r"<summary>(.*?)</summary>", cell.source, re.S)]
+    assert len(questions) >= 50
+    missing = [q for q in questions if q not in body.replace("`", "")]
+    assert not missing, f"questions not printed: {missing[:3]}"
+
+
+def test_equations_are_typeset_and_figures_are_images():
+    images = poppler("pdfimages", "-list", str(PDF)).splitlines()[2:]
+    assert len(images) >= 25, f"only {len(images)} images in the PDF"
+    info = poppler("pdfinfo", str(PDF))
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert PAGES[0] <= pages <= PAGES[1], f"{pages} pages; the book has between {PAGES[0]} and {PAGES[1]}"
+
+
+def test_interactive_figures_print_as_a_still_with_a_pointer_to_the_web(text):
+    body = squeezed(text)
+    for sentence in ("In print, this figure is the grid at its starting slope and shift",
+                     "In print, the animation is its middle frame",
+                     "In print, this figure is the explorer at its starting"):
+        assert sentence in body, f"missing: {sentence!r}"
+    assert "SliderFigure(" not in body and "Animation (a still" not in body  # the still, not the object's name
