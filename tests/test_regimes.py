@@ -1,0 +1,60 @@
+"""The regimes study's analysis on runs made up here: pairing, Holm's levels and the wording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vmp.regimes import BASE, PRIMARY, Question, answer, detectable, matches, paired_differences
+
+
+def run(backbone, input, seed, correct, stage="regimes", key="k1", **fields):
+    return {"backbone": backbone, "input": input, "seed": seed, "stage": stage, "synthetic_key": key,
+            "test_correct": list(correct), "start": [30.0, fields.pop("shift", 0.1)], **BASE, **fields}
+
+
+def records_with_gap(gap: float, clips: int = 600, seeds: int = 5, backbones=("tiny3d", "slowfast_r50")):
+    """VMP right on a share `gap` more of the clips than frames, every seed and backbone."""
+    rng = np.random.default_rng(0)
+    records = []
+    for backbone in backbones:
+        for seed in range(seeds):
+            frames = rng.uniform(size=clips) < 0.5
+            vmp = frames | (rng.uniform(size=clips) < gap * 2)
+            records += [run(backbone, "frames", seed, frames.astype(int)), run(backbone, "vmp", seed, vmp.astype(int))]
+    return records
+
+
+def test_a_clear_gain_is_resolved_and_no_gain_is_not():
+    base = PRIMARY[0]
+    (gain,) = answer(records_with_gap(0.1), [base], resamples=2000)
+    assert gain.backbones == ["tiny3d", "slowfast_r50"] and gain.resolved and gain.interval[0] > 0.05
+    assert gain.wording().startswith("VMP - frames, base regime: ahead by")
+    (none,) = answer(records_with_gap(0.0), [base], resamples=2000)
+    assert not none.resolved and "no resolved difference" in none.wording()
+    assert detectable(none) == pytest.approx(2.8016 * none.bootstrap.standard_error, rel=1e-3)
+
+
+def test_holm_levels_tighten_for_the_smallest_p_value():
+    records = records_with_gap(0.1) + [run("tiny3d", "difference", s, np.ones(600, int)) for s in range(5)]
+    answers = answer(records, [PRIMARY[0], PRIMARY[4]], resamples=2000)
+    first, last = sorted(answers, key=lambda a: a.bootstrap.p_value)
+    assert (first.level, last.level) == pytest.approx((0.975, 0.95))  # Holm: 0.05 / 2, then 0.05 / 1
+    assert all(a.adjusted_p >= a.bootstrap.p_value for a in answers)
+
+
+def test_pairing_refuses_other_clips_and_duplicate_runs():
+    question = Question("q", "vmp - frames", {"input": "vmp"}, {"input": "frames"}, ("tiny3d",))
+    records = [run("tiny3d", "vmp", 0, [1, 0], key="a"), run("tiny3d", "frames", 0, [0, 0], key="b")]
+    with pytest.raises(ValueError, match="other clips"):
+        paired_differences(records, question, "tiny3d")
+    with pytest.raises(ValueError, match="two runs"):
+        paired_differences(records + [run("tiny3d", "vmp", 0, [1, 1], key="a")], question, "tiny3d")
+    assert paired_differences(records, question, "x3d_xs") is None
+
+
+def test_fields_match_by_value_tuple_and_start_shift():
+    record = run("tiny3d", "vmp", 0, [1], stage="start", shift=-0.3)
+    assert matches(record, {"start_shift": -0.3, "stage": ("start",), "labels_per_class": 30})
+    assert not matches(record, {"stage": ("regimes", "primary")})
+    assert not matches(record, {"start_shift": 0.1})
