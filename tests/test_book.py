@@ -131,3 +131,13 @@ def test_the_backbone_chapters_share_their_machinery_instead_of_repeating_it():
     for name, cells in chapters.items():
         assert not any("display(Markdown(\n" in cell or "display(Markdown(\"\\n\".join" in cell for cell in cells), \
             f"{name}: a cell writes prose with display(Markdown(...)); glue its numbers into the text instead"
+
+
+def test_concept_questions_are_plain_html():
+    """A question's <summary> is raw HTML: Markdown code spans or $math$ there would show as typed."""
+    import re
+
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for question in re.findall(r"<summary>(.*?)</summary>", cell.source, re.S):
+                assert "`" not in question and "$" not in question, f"{path.name}: {question!r}"

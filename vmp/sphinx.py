@@ -29,11 +29,11 @@ def _write_constants(app, config) -> None:  # noqa: ANN001 - Sphinx's signature
 
 
 def inline(text: str) -> list[nodes.Node]:
-    """Plain text with `code` and $math$ spans as docutils nodes."""
+    """Plain text with <code>code</code> and $math$ spans as docutils nodes."""
     parts = []
-    for piece in re.split(r"(`[^`]+`|\$[^$]+\$)", text):
-        if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
-            parts.append(nodes.literal(piece[1:-1], piece[1:-1]))
+    for piece in re.split(r"(<code>.*?</code>|\$[^$]+\$)", text):
+        if piece.startswith("<code>") and piece.endswith("</code>"):
+            parts.append(nodes.literal(piece[6:-7], piece[6:-7]))
         elif piece.startswith("$") and piece.endswith("$") and len(piece) > 1:
             parts.append(nodes.math(piece[1:-1], piece[1:-1]))
         elif piece:

@@ -94,7 +94,7 @@ def test_every_figure_caption_is_printed_with_its_number(text):
 
 def test_concept_questions_print_with_their_answers(text):
     body = squeezed(text)
-    questions = [" ".join(q.split("$")[0].replace("`", "").split()[:6]) for path in chapters() if path.suffix == ".ipynb"
+    questions = [" ".join(re.sub(r"</?code>", "", q.split("$")[0]).split()[:6]) for path in chapters() if path.suffix == ".ipynb"
                  for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
                  for q in re.findall(r"<summary>(.*?)</summary>", cell.source, re.S)]
     assert len(questions) >= 50
