@@ -65,6 +65,13 @@ def test_every_chapter_is_in_the_pdf(text):
         assert squeezed(title(path)) in body, f"{path.name}: its title {title(path)!r} is not in the PDF"
 
 
+def test_cross_references_and_citations_are_resolved(text):
+    assert "??" not in text, "an unresolved reference (LaTeX prints ??)"
+    log = PDF.with_suffix(".log").read_text(errors="replace")
+    assert not re.search(r"(Reference|Citation) `[^']*' .*undefined", log), "undefined references in the LaTeX log"
+    assert "Bibliography" in text and "Koniusz and Zhang" in text  # the citations resolve to the bibliography
+
+
 def test_no_raw_latex_or_markdown_is_left(text):
     leftovers = {
         "a LaTeX command": r"\\(begin|end|frac|sphinx\w+|mathrm|textbf)\b",
