@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from vmp.attention import PN_FUNCTIONS
+from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
 
@@ -57,17 +58,6 @@ def other_prompt_lr(backbone: str) -> dict:
     """The layer's other learning rate: its own (0.03) if the recipe uses the backbone's, else the backbone's."""
     recipe = get_profile("book").train_config(backbone=backbone)
     return {"prompt_lr": PROMPT_LR if recipe.prompt_lr is None else None}
-
-
-def read_records(path: Path) -> list[dict]:
-    """The runs in ``path``; a last line cut short by a killed run is dropped from the file."""
-    if not path.is_file():
-        return []
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-        path.write_text(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def one_run(backbone: str, splits, config: str, seed: int) -> dict:

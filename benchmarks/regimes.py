@@ -27,6 +27,7 @@ from typing import NamedTuple
 import torch
 
 from vmp.data.synth import NUISANCE, SynthConfig
+from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
@@ -81,17 +82,6 @@ def synthetic_config(nuisance: str, shortcut: str, data_seed: int = DATA_SEED) -
     book = get_profile("book").synthetic
     return dataclasses.replace(book, seed=data_seed, split_clips=SPLIT_CLIPS, distractors=NUISANCE[nuisance],
                                shortcut=shortcut)
-
-
-def read_records(path: Path = RESULTS) -> list[dict]:
-    """The runs in ``path``; a last line cut short by a killed run is dropped from the file."""
-    if not path.is_file():
-        return []
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-        path.write_text(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def chosen_gate(records: list[dict]) -> float:

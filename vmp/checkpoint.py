@@ -40,6 +40,19 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, lambda out: out.write((json.dumps(value, indent=2) + "\n").encode()))
 
 
+def read_records(path: Path) -> list[dict]:
+    """The JSON lines of a resumable sweep's results; a last line cut short by a killed run is
+    dropped from the file, so the sweep resumes with that run."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def rng_states() -> dict:
     """The random states a training run consumes: Python, NumPy, torch (and CUDA if present)."""
     numpy_state = np.random.get_state()

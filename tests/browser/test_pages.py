@@ -40,8 +40,8 @@ def site():
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
+def chromium(*arguments: str):
+    """Debian's headless Chromium, offline (every host but 127.0.0.1 unresolvable), logging requests."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -51,11 +51,17 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", *arguments):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium()
     yield driver
     driver.quit()
 

@@ -7,7 +7,6 @@ file is a WebM written here too, handed to the page's file input. Run after ``ma
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import torch
 from vmp import MotionPrompt
 from vmp.prompt import m_n_for
 
-from test_pages import INSTALL, requested_urls, site  # noqa: F401 - the fixture serves the built book
+from test_pages import chromium, requested_urls, site  # noqa: F401 - the fixture serves the built book
 
 MEAN, STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
 WIDTH, HEIGHT = 320, 240
@@ -58,23 +57,10 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def camera_browser(clips):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver_path:
-        pytest.fail(f"no Chromium here (chromium: {binary}, chromedriver: {driver_path}); {INSTALL}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--autoplay-policy=no-user-gesture-required",
-                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                     f"--use-file-for-fake-video-capture={clips['camera'].resolve()}",
-                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(60)
+    """Chromium whose camera is the fake device playing ``clips["camera"]``, granted without asking."""
+    driver = chromium("--autoplay-policy=no-user-gesture-required", "--use-fake-ui-for-media-stream",
+                      "--use-fake-device-for-media-stream",
+                      f"--use-file-for-fake-video-capture={clips['camera'].resolve()}")
     yield driver
     driver.quit()
 
