@@ -169,10 +169,6 @@ FULL_SCALE = {
     "x3d_xs": ("x3d_s", {"frames": 13, "crop": 160, "short_side": 182}),
     "timesformer": ("timesformer", {}),
 }
-#: Backbones that read clips as (B, T, C, H, W); the others read (B, C, T, H, W).
-TIME_FIRST = {"timesformer"}
-
-
 class FineTuneSetting(NamedTuple):
     """What chapters 7-9 fine-tune: one backbone, its profile and its data (``book_backbone``: the
     book profile's backbone the records are kept under)."""
@@ -192,7 +188,7 @@ class FineTuneSetting(NamedTuple):
 
     @property
     def layout(self) -> str:
-        return "BTCHW" if self.backbone in TIME_FIRST else "BCTHW"
+        return SPECS[self.backbone].layout
 
     def describe(self) -> str:
         """The setting in a few lines: checkpoint, classes, clips and recipe."""
@@ -223,13 +219,11 @@ def fine_tune_setting(backbone: str, profile_name: str = "book", classes: int = 
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(FULL_SCALE)}")
     if profile_name == "book":
         profile = get_profile("book")
-        layout = "BTCHW" if backbone in TIME_FIRST else "BCTHW"
-        splits = load_splits(profile, layout=layout).subset(classes, per_class, seed=0)
+        splits = load_splits(profile, layout=SPECS[backbone].layout).subset(classes, per_class, seed=0)
         return FineTuneSetting(backbone, profile, splits, backbone)
     full_backbone, changes = FULL_SCALE[backbone]
     profile = get_profile(profile_name, **changes)
-    layout = "BTCHW" if full_backbone in TIME_FIRST else "BCTHW"
-    return FineTuneSetting(full_backbone, profile, load_splits(profile, layout=layout), backbone)
+    return FineTuneSetting(full_backbone, profile, load_splits(profile, layout=SPECS[full_backbone].layout), backbone)
 
 
 class Run(NamedTuple):

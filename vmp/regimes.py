@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
-
 from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 from vmp.report import holm_adjusted
 
@@ -142,5 +140,4 @@ def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, res
 
 def detectable(answer_: Answer, power: float = 0.8) -> float:
     """The smallest true difference (a fraction) this question detects with ``power`` at its Holm level."""
-    alpha = 1 - answer_.level
-    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * answer_.bootstrap.standard_error)
+    return answer_.bootstrap.detectable(1 - answer_.level, power)

@@ -203,7 +203,7 @@ def recorded_numbers(by_input: dict[str, Sequence[float]], test_clips: int, chan
         numbers[f"wins_{baseline}"] = str(sum(v > b for v, b in zip(by_input["vmp"], by_input[baseline])))
     numbers["seeds"] = str(len(by_input["vmp"]))
     numbers["lowest"] = f"{min(values):.1%}"
-    numbers["largest_p"] = f"{max(chance_p_value(v, test_clips, chance) for v in values):.0e}"
+    numbers["largest_p"] = f"{largest_chance_p(by_input, test_clips, chance):.0e}"
     return numbers
 
 
