@@ -26,17 +26,14 @@ from typing import NamedTuple
 
 import torch
 
-from vmp.data.synth import NUISANCE, SynthConfig
 from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
+from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, study_config
+from timesformer import RECIPES as TIMESFORMER_RECIPES, RESULTS as TIMESFORMER_RESULTS, SEEDS as TIMESFORMER_SEEDS, chosen_recipe
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
-#: The study's data: synthetic seed 1 (the book's benchmark is seed 0, the gate's data seed 2).
-DATA_SEED, GATE_SEED = 1, 2
-SPLIT_CLIPS = (100, 50, 100)  # per class: 600 training at most, 300 validation, 600 test over 6 classes
-CLASSES, CLASS_SEED = 6, 0  # the book's 6 of the 8 rendered classes
 SEEDS = (0, 1, 2, 3, 4)
 INPUTS = ("frames", "difference", "gated", "stacked", "vmp", "vmp_frozen")
 SLOPE = 30.0
@@ -75,13 +72,14 @@ REGIMES = {
     "scratch": {"pretrained": False},
 }
 PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
-
-
-def synthetic_config(nuisance: str, shortcut: str, data_seed: int = DATA_SEED) -> SynthConfig:
-    """The benchmark a regime reads: the book's clip format, this study's split sizes."""
-    book = get_profile("book").synthetic
-    return dataclasses.replace(book, seed=data_seed, split_clips=SPLIT_CLIPS, distractors=NUISANCE[nuisance],
-                               shortcut=shortcut)
+#: The plan's amendment: the exploratory regimes run frames and VMP with three seeds.
+EXPLORATORY_SEEDS = (0, 1, 2)
+#: The inputs each regime runs (all six in the base regime; frames and VMP elsewhere).
+REGIME_INPUTS = {name: INPUTS if name == "base" else ("frames", "vmp") for name in REGIMES}
+PRIMARY_INPUTS = {name: ("frames", "vmp", "difference") if name == "base" else ("frames", "vmp")
+                  for name in PRIMARY_REGIMES}
+#: Runs of the start stage: both backbones, both λ, every start shift, every seed.
+START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 
 
 def chosen_gate(records: list[dict]) -> float:
@@ -102,6 +100,14 @@ def chosen_start(records: list[dict]) -> float:
     return max(by_shift, key=lambda shift: statistics.fmean(by_shift[shift]))
 
 
+def timesformer_recipe() -> str:
+    """TimeSformer's recipe, chosen on validation by ``benchmarks/timesformer.py``."""
+    records = read_records(TIMESFORMER_RESULTS)
+    if len(records) < len(TIMESFORMER_RECIPES) * len(TIMESFORMER_SEEDS):
+        raise SystemExit("TimeSformer's recipe study is not complete: run benchmarks/timesformer.py first")
+    return chosen_recipe(records)
+
+
 def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
     """Every run of a stage, in seed-major order (a partial sweep has every configuration's first seeds)."""
     cells = []
@@ -112,14 +118,16 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
             cells += [Cell(b, "vmp", seed, shift=shift, tav_weight=lam)
                       for b in backbones for lam in (0.0, 1.0) for shift in START_SHIFTS]
         elif stage == "regimes":
-            cells += [Cell(b, input, seed, **{**BASE, **changes}) for b in backbones
-                      for changes in REGIMES.values() for input in INPUTS]
+            cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
+                      for name in PRIMARY_REGIMES for input in REGIME_INPUTS[name]]
         elif stage == "primary":
             cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
-                      for name in PRIMARY_REGIMES for input in ("frames", "vmp", "difference")]
-            cells += [Cell(b, "vmp", seed, shift=shift) for b in backbones for shift in (-0.3, FORMER_START)]
+                      for name in PRIMARY_REGIMES for input in PRIMARY_INPUTS[name]]
         else:
             raise SystemExit(f"unknown stage {stage!r}")
+    if stage == "regimes":  # then the exploratory regimes, seed-major again
+        cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for seed in EXPLORATORY_SEEDS for b in backbones
+                  for name in REGIMES if name not in PRIMARY_REGIMES for input in REGIME_INPUTS[name]]
     return cells
 
 
@@ -128,10 +136,18 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
     profile = get_profile("book")
     if not cell.pretrained:
         profile = dataclasses.replace(profile, weights=None)
-    config = synthetic_config(cell.nuisance, cell.shortcut, cell.data_seed)
+    config = study_config(cell.nuisance, cell.shortcut, cell.data_seed)
     profile = dataclasses.replace(profile, synthetic=config)
     splits = load_splits(profile, SPECS[cell.backbone].layout).subset(CLASSES, cell.labels_per_class, seed=CLASS_SEED)
     options: dict = {"train_changes": {"eval_batch_size": 32}}
+    recipe = None
+    if cell.backbone == "timesformer":  # the recipe benchmarks/timesformer.py chose on validation
+        recipe = timesformer_recipe()
+        pretrained, patch, lr, epochs = TIMESFORMER_RECIPES[recipe]
+        options["train_changes"].update(lr=lr, epochs=epochs)
+        if not pretrained:
+            profile = dataclasses.replace(profile, weights=None)
+            options["patch_size"] = patch
     shift = None
     if cell.input in ("vmp", "vmp_frozen"):
         shift = cell.shift if cell.shift is not None else chosen_start(records)
@@ -156,7 +172,7 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
         "history": [{key: epoch.get(key) for key in ("epoch", "val_top1", "train_ce", "slope", "shift")}
                     for epoch in result.history],
         "final": [final.get("slope"), final.get("shift")], "seconds": round(time.perf_counter() - start, 1),
-        "cell": list(cell),
+        "cell": list(cell), "recipe": recipe,
     }
 
 
@@ -171,6 +187,9 @@ def main() -> None:
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
     cells = [cell for cell in stage_cells(args.stage, args.backbone) if tuple(cell) not in done]
+    started = sum(r["stage"] == "start" for r in records)
+    if args.stage in ("regimes", "primary") and started < START_RUNS and not args.dry_run:
+        raise SystemExit(f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all of them)")
     if args.dry_run:
         seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}
         estimate = sum(statistics.median(seconds[c.backbone]) if seconds.get(c.backbone) else float("nan") for c in cells)

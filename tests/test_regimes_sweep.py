@@ -1,0 +1,47 @@
+"""The regimes sweep runs exactly the grid its plan (amended before the regimes stage) states."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import regimes
+        yield regimes
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def regime_of(sweep, cell) -> str:
+    changed = {key: getattr(cell, key) for key in sweep.BASE if getattr(cell, key) != sweep.BASE[key]}
+    return next(name for name, changes in sweep.REGIMES.items() if changes == changed)
+
+
+def test_regimes_stage_runs_the_amended_grid(sweep):
+    cells = sweep.stage_cells("regimes", ["tiny3d", "slowfast_r50"])
+    assert len(cells) == len(set(cells)) == 2 * (6 * 5 + 3 * 2 * 5 + 7 * 2 * 3)
+    seeds = {}
+    for cell in cells:
+        seeds.setdefault((regime_of(sweep, cell), cell.input), set()).add(cell.seed)
+    assert {input for (name, input) in seeds if name == "base"} == set(sweep.INPUTS)
+    for (name, input), got in seeds.items():
+        assert got == (set(sweep.SEEDS) if name in sweep.PRIMARY_REGIMES else set(sweep.EXPLORATORY_SEEDS)), (name, input)
+        assert name == "base" or input in ("frames", "vmp")
+    first_exploratory = next(i for i, cell in enumerate(cells) if regime_of(sweep, cell) not in sweep.PRIMARY_REGIMES)
+    assert all(regime_of(sweep, cell) not in sweep.PRIMARY_REGIMES for cell in cells[first_exploratory:])
+
+
+def test_primary_stage_runs_the_primary_regimes_only(sweep):
+    cells = sweep.stage_cells("primary", ["x3d_xs"])
+    assert Counter(regime_of(sweep, cell) for cell in cells) == {"base": 15, "labels_5": 10, "scene": 10, "appearance": 10}
+    assert {cell.input for cell in cells} == {"frames", "vmp", "difference"}
+    assert all(cell.shift is None for cell in cells)
