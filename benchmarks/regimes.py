@@ -30,7 +30,7 @@ from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
-from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, study_config
+from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, PRIMARY_REGIMES, REGIMES, study_config
 from timesformer import RECIPES as TIMESFORMER_RECIPES, RESULTS as TIMESFORMER_RESULTS, SEEDS as TIMESFORMER_SEEDS, chosen_recipe
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
@@ -62,16 +62,6 @@ class Cell(NamedTuple):
 
 
 BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True}
-#: Each regime: the base with one factor changed.
-REGIMES = {
-    "base": {},
-    **{f"labels_{n}": {"labels_per_class": n} for n in (5, 10, 100)},
-    **{f"nuisance_{kind}": {"nuisance": kind} for kind in ("still", "sensor", "shake", "distractors")},
-    "scene": {"shortcut": "scene"},
-    "appearance": {"shortcut": "appearance"},
-    "scratch": {"pretrained": False},
-}
-PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
 #: The plan's amendment: the exploratory regimes run frames and VMP with three seeds.
 EXPLORATORY_SEEDS = (0, 1, 2)
 #: The inputs each regime runs (all six in the base regime; frames and VMP elsewhere).

@@ -58,3 +58,43 @@ def test_fields_match_by_value_tuple_and_start_shift():
     assert matches(record, {"start_shift": -0.3, "stage": ("start",), "labels_per_class": 30})
     assert not matches(record, {"stage": ("regimes", "primary")})
     assert not matches(record, {"start_shift": 0.1})
+
+
+def test_still_attention_is_the_sigmoid_at_zero_difference():
+    from vmp.regimes import still_attention
+
+    assert still_attention(30.0, 0.0) == 0.5
+    assert still_attention(30.0, 0.1) == pytest.approx(1 / (1 + np.exp(3.0)))
+    assert still_attention(30.0, -0.3) > 0.9998 and still_attention(30.0, 0.3) < 2e-4
+
+
+def test_start_table_groups_runs_by_backbone_lambda_and_start():
+    from vmp.regimes import start_table
+
+    records = []
+    for shift, end in ((-0.3, -0.4), (0.1, 0.2)):
+        for seed in range(3):
+            record = run("tiny3d", "vmp", seed, [1, 0], stage="start", shift=shift)
+            record.update(val_top1=0.5 + seed / 10, test_top1=0.6, final=[30.0, end + seed / 100])
+            records.append(record)
+    rows = start_table(records + [run("tiny3d", "frames", 0, [1, 1])])
+    assert [(r["start_shift"], r["seeds"]) for r in rows] == [(-0.3, 3), (0.1, 3)]
+    assert rows[0]["val_top1"] == pytest.approx(0.6) and rows[0]["end_shift"] == pytest.approx(-0.39)
+    assert (rows[1]["end_shift_low"], rows[1]["end_shift_high"]) == pytest.approx((0.2, 0.22))
+
+
+def test_regime_table_reports_each_regime_that_ran_with_its_gain():
+    from vmp.regimes import regime_table
+
+    records = records_with_gap(0.1)
+    rng = np.random.default_rng(1)
+    few = [dict(r, labels_per_class=5, test_correct=list((rng.uniform(size=600) < 0.5).astype(int)))
+           for r in records_with_gap(0.0)]  # both inputs right on independent halves of the clips
+    for r in records + few:
+        r["test_top1"] = float(np.mean(r["test_correct"]))
+    rows = regime_table(records + few, resamples=2000)
+    assert [row["regime"] for row in rows] == ["base", "labels_5"]
+    base, labels = rows
+    assert base["seeds"] == 5 and base["backbones"] == ["tiny3d", "slowfast_r50"]
+    assert base["difference"] == pytest.approx(base["vmp"] - base["frames"]) and base["interval"][0] > 0
+    assert labels["interval"][0] < 0 < labels["interval"][1]

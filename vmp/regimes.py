@@ -28,6 +28,17 @@ CLASSES, CLASS_SEED = 6, 0
 
 BACKBONES = ("tiny3d", "slowfast_r50", "x3d_xs", "timesformer")
 BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True, "tav_weight": 0.0}
+#: Each regime: the base with one factor changed.
+REGIMES = {
+    "base": {},
+    **{f"labels_{n}": {"labels_per_class": n} for n in (5, 10, 100)},
+    **{f"nuisance_{kind}": {"nuisance": kind} for kind in ("still", "sensor", "shake", "distractors")},
+    "scene": {"shortcut": "scene"},
+    "appearance": {"shortcut": "appearance"},
+    "scratch": {"pretrained": False},
+}
+#: The regimes the primary questions read (X3D and TimeSformer run only these).
+PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
 
 
 def study_config(nuisance: str = "heavy", shortcut: str = "none", data_seed: int = DATA_SEED) -> SynthConfig:
@@ -159,3 +170,73 @@ def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, res
 def detectable(answer_: Answer, power: float = 0.8) -> float:
     """The smallest true difference (a fraction) this question detects with ``power`` at its Holm level."""
     return answer_.bootstrap.detectable(1 - answer_.level, power)
+
+
+def still_attention(slope: float, shift: float) -> float:
+    """The attention a still pixel (D = 0) gets: sigmoid(slope * (0 - shift))."""
+    return float(1 / (1 + np.exp(slope * shift)))
+
+
+def regime_fields(name: str, input: str) -> dict:
+    """The record fields of one input's runs in a named regime of the regimes and primary stages."""
+    return _base(input=input, **REGIMES[name])
+
+
+def comparison(records: Sequence[dict], regime: str, a: str = "vmp", b: str = "frames",
+               backbones: Sequence[str] = BACKBONES, resamples: int = 10_000) -> tuple[list[str], Bootstrap] | None:
+    """An exploratory difference a - b in one regime, averaged over the backbones that ran both
+    (seeds and clips resampled, unadjusted); None when no backbone did."""
+    question = Question(regime, f"{a} - {b}, {regime}", regime_fields(regime, a), regime_fields(regime, b),
+                        tuple(backbones))
+    differences = {backbone: paired_differences(records, question, backbone) for backbone in backbones}
+    present = [backbone for backbone, d in differences.items() if d is not None]
+    if not present:
+        return None
+    return present, cluster_bootstrap([differences[b] for b in present], resamples)
+
+
+def start_runs(records: Sequence[dict], backbone: str, tav_weight: float, shift: float) -> list[dict]:
+    """The start stage's runs of one backbone from one starting shift at one λ, by seed."""
+    fields = _base(input="vmp", stage="start", tav_weight=tav_weight, start_shift=shift)
+    return sorted(_by_seed(records, backbone, fields).values(), key=lambda r: r["seed"])
+
+
+def start_table(records: Sequence[dict]) -> list[dict]:
+    """Per backbone, λ and starting shift: still-pixel attention at the start, mean validation and
+    test top-1, and the mean, lowest and highest shift the layer ends at."""
+    rows = []
+    runs = [r for r in records if r.get("stage") == "start"]
+    for backbone in sorted({r["backbone"] for r in runs}, key=BACKBONES.index):
+        for tav_weight in sorted({r["tav_weight"] for r in runs}):
+            for shift in sorted({r["start"][1] for r in runs}):
+                group = start_runs(runs, backbone, tav_weight, shift)
+                if not group:
+                    continue
+                slope = group[0]["start"][0]
+                ends = [r["final"][1] for r in group]
+                rows.append({"backbone": backbone, "tav_weight": tav_weight, "start_shift": shift, "seeds": len(group),
+                             "still_attention": still_attention(slope, shift),
+                             "val_top1": float(np.mean([r["val_top1"] for r in group])),
+                             "test_top1": float(np.mean([r["test_top1"] for r in group])),
+                             "end_shift": float(np.mean(ends)), "end_shift_low": min(ends), "end_shift_high": max(ends)})
+    return rows
+
+
+def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES), a: str = "vmp", b: str = "frames",
+                 resamples: int = 10_000) -> list[dict]:
+    """Per regime: the backbones and seeds that ran it, mean test top-1 of ``a`` and ``b``, and the
+    exploratory a - b difference with its unadjusted 95% interval (seeds and clips resampled)."""
+    rows = []
+    for regime in regimes:
+        found = comparison(records, regime, a, b, resamples=resamples)
+        if found is None:
+            continue
+        backbones, boot = found
+        means = {}
+        for input in (a, b):
+            runs = [r for r in records if r["backbone"] in backbones and matches(r, regime_fields(regime, input))]
+            means[input] = float(np.mean([r["test_top1"] for r in runs]))
+        seeds = min(len(_by_seed(records, backbone, regime_fields(regime, a))) for backbone in backbones)
+        rows.append({"regime": regime, "backbones": backbones, "seeds": seeds, a: means[a], b: means[b],
+                     "difference": boot.estimate, "interval": boot.interval(0.95), "bootstrap": boot})
+    return rows
