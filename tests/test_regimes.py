@@ -97,4 +97,5 @@ def test_regime_table_reports_each_regime_that_ran_with_its_gain():
     base, labels = rows
     assert base["seeds"] == 5 and base["backbones"] == ["tiny3d", "slowfast_r50"]
     assert base["difference"] == pytest.approx(base["vmp"] - base["frames"]) and base["interval"][0] > 0
+    assert np.mean(list(base["per_backbone"].values())) == pytest.approx(base["difference"])
     assert labels["interval"][0] < 0 < labels["interval"][1]

@@ -224,19 +224,20 @@ def start_table(records: Sequence[dict]) -> list[dict]:
 
 def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES), a: str = "vmp", b: str = "frames",
                  resamples: int = 10_000) -> list[dict]:
-    """Per regime: the backbones and seeds that ran it, mean test top-1 of ``a`` and ``b``, and the
-    exploratory a - b difference with its unadjusted 95% interval (seeds and clips resampled)."""
+    """Per regime: the backbones and seeds that ran it, mean test top-1 of ``a`` and ``b``, each
+    backbone's mean a - b, and their average with its unadjusted 95% interval (seeds and clips resampled)."""
     rows = []
     for regime in regimes:
         found = comparison(records, regime, a, b, resamples=resamples)
         if found is None:
             continue
         backbones, boot = found
-        means = {}
-        for input in (a, b):
-            runs = [r for r in records if r["backbone"] in backbones and matches(r, regime_fields(regime, input))]
-            means[input] = float(np.mean([r["test_top1"] for r in runs]))
-        seeds = min(len(_by_seed(records, backbone, regime_fields(regime, a))) for backbone in backbones)
+        top1 = {(backbone, input): [r["test_top1"] for r in _by_seed(records, backbone, regime_fields(regime, input)).values()]
+                for backbone in backbones for input in (a, b)}
+        means = {input: float(np.mean([v for bk in backbones for v in top1[bk, input]])) for input in (a, b)}
+        per_backbone = {bk: float(np.mean(top1[bk, a]) - np.mean(top1[bk, b])) for bk in backbones}
+        seeds = min(len(top1[bk, a]) for bk in backbones)
         rows.append({"regime": regime, "backbones": backbones, "seeds": seeds, a: means[a], b: means[b],
-                     "difference": boot.estimate, "interval": boot.interval(0.95), "bootstrap": boot})
+                     "per_backbone": per_backbone, "difference": boot.estimate, "interval": boot.interval(0.95),
+                     "bootstrap": boot})
     return rows
