@@ -20,7 +20,9 @@ hold the chosen recipes (a test checks it). The book's results came from
 
 (X3D's and TimeSformer's learning rates chosen on the difference input alone, to save time; X3D
 fine-tunes for 16 epochs, its recipe in ``FINETUNE``, since at 8 it was still improving), about an
-hour for all four on a 2-core CPU with nothing else running. Never run two of these at once: two
+hour for all four on a 2-core CPU with nothing else running. ``--redo-vmp`` re-runs only the VMP
+runs, from the layer's current ``DEFAULT_START``, keeping each backbone's learning rate (the file
+records the start its VMP runs used). Never run two of these at once: two
 PyTorch processes on two cores slow each other down five- to tenfold.
 """
 
@@ -37,6 +39,7 @@ import torch
 from vmp.checkpoint import atomic_write_json
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
+from vmp.prompt import DEFAULT_START
 
 RESULTS = Path(__file__).resolve().parent / "results" / "finetune.json"
 INPUTS = ("frames", "difference", "vmp")
@@ -93,6 +96,22 @@ def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: l
             "final": {input: [r for r in chosen if r["input"] == input] for input in INPUTS}}
 
 
+def redo_vmp(backbone: str, recorded: dict) -> dict:
+    """Re-run a backbone's VMP runs from the current ``DEFAULT_START``, keeping its recorded learning
+    rate: the layer's own rate chosen again on validation (seed 0), then the other seeds."""
+    profile = get_profile("book")
+    splits = load_splits(profile, SPECS[backbone].layout).subset(**SUBSET)
+    lr, seeds = recorded["chosen"]["lr"], recorded["seeds"]
+    candidates = {rate: one_run(backbone, splits, "vmp", seeds[0], lr, rate) for rate in (profile.prompt_lr, None)}
+    prompt_lr = max(candidates, key=lambda rate: candidates[rate]["val_top1"])
+    final = [candidates[prompt_lr]] + [one_run(backbone, splits, "vmp", seed, lr, prompt_lr) for seed in seeds[1:]]
+    runs = [r for r in recorded["runs"] if r["input"] != "vmp"] + list(candidates.values()) + final[1:]
+    former = [r for r in recorded["runs"] if r["input"] == "vmp"]
+    return {**recorded, "start": list(DEFAULT_START), "runs": runs, "former_start_vmp_runs": former, "chosen": {"lr": lr, "prompt_lr": prompt_lr},
+            "selection": {**recorded["selection"], "prompt_lr": {str(k): v["val_top1"] for k, v in candidates.items()}},
+            "final": {**recorded["final"], "vmp": final}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", nargs="+", default=["tiny3d", "slowfast_r50", "x3d_xs", "timesformer"])
@@ -102,11 +121,17 @@ def main() -> None:
                         help="inputs whose mean validation top-1 chooses the learning rate (default: all three)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--redo-vmp", action="store_true",
+                        help="re-run only the VMP runs (after DEFAULT_START changed), keeping the recorded learning rate")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     for backbone in args.backbone:
-        result = finetune(backbone, args.lrs or LR_GRIDS[backbone], args.seeds, args.select_inputs)
+        if args.redo_vmp:
+            result = redo_vmp(backbone, json.loads(args.out.read_text())[backbone])
+        else:
+            result = finetune(backbone, args.lrs or LR_GRIDS[backbone], args.seeds, args.select_inputs)
+            result["start"] = list(DEFAULT_START)
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         results[backbone] = result
         atomic_write_json(args.out, results)
