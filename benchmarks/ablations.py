@@ -6,7 +6,9 @@ Each backbone is fine-tuned from the book's checkpoint on the chapters' subset o
 benchmark (6 classes, 30 training clips each) with its recipe from ``vmp.experiment.FINETUNE``,
 once per configuration in :data:`CONFIGS` and seed. Runs go in seed-major order, one JSON line each,
 to ``benchmarks/results/ablations.jsonl``; a run already there is skipped, so an interrupted sweep
-resumes where it stopped. Chapter 10 reads the file: it chooses λ on the validation split, then
+resumes where it stopped. A configuration whose layer starts at ``DEFAULT_START`` is identified by
+that start too (its records' ``initial``), so the file keeps the runs of an earlier start beside
+those of the current one; :func:`from_start` picks one. Chapter 10 reads the file: it chooses λ on the validation split, then
 reports paired differences on test with 95 % intervals (``vmp.report.paired_difference``).
 
 Alone on a 2-core CPU a run takes about 12 s for SlowFast, 23 s for TimeSformer and 8 s for Tiny3D:
@@ -28,6 +30,7 @@ from vmp.attention import PN_FUNCTIONS
 from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
+from vmp.prompt import DEFAULT_START
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ablations.jsonl"
 SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}
@@ -52,6 +55,24 @@ CONFIGS: dict[str, dict] = {
     **{name: {"prompt_function": name} for name in PN_FUNCTIONS},
     "vmp_other_lr": {},  # the layer's learning rate swapped (see other_prompt_lr)
 }
+
+
+#: The configurations whose layer starts at ``DEFAULT_START``: their records carry the start they
+#: used (``initial``), and a new ``DEFAULT_START`` makes them runs still to do.
+FROM_DEFAULT_START = ("vmp_frozen", "vmp", *(f"vmp_lambda_{lam:g}" for lam in LAMBDAS), "vmp_other_lr")
+
+
+def run_key(backbone: str, config: str, seed: int, initial=None) -> tuple:
+    """What identifies a run: the start too, for a configuration that starts at DEFAULT_START."""
+    start = tuple(round(value, 4) for value in (initial or DEFAULT_START)) if config in FROM_DEFAULT_START else None
+    return backbone, config, seed, start
+
+
+def from_start(records: list[dict], start: tuple[float, float] = DEFAULT_START) -> list[dict]:
+    """The records as they stand for one layer start: every configuration that does not start at
+    DEFAULT_START, and the runs of those that do from ``start`` (slope, shift)."""
+    return [r for r in records if r["config"] not in FROM_DEFAULT_START
+            or all(abs(a - b) < 1e-4 for a, b in zip(r["initial"], start))]
 
 
 def other_prompt_lr(backbone: str) -> dict:
@@ -84,12 +105,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    finished = {(r["backbone"], r["config"], r["seed"]) for r in read_records(args.out)}
+    finished = {run_key(r["backbone"], r["config"], r["seed"], r["initial"]) for r in read_records(args.out)}
     for backbone in args.backbone:
         splits = load_splits(get_profile("book"), SPECS[backbone].layout).subset(**SUBSET)
         for seed in args.seeds:
             for config in args.configs:
-                if (backbone, config, seed) in finished:
+                if run_key(backbone, config, seed) in finished:
                     continue
                 record = one_run(backbone, splits, config, seed)
                 with args.out.open("a") as results:

@@ -30,3 +30,17 @@ def test_every_configuration_is_a_train_and_test_call():
             "gated", "gray_difference", "difference_frames", "rgb_difference", "vmp_other_lr"} <= set(ablations.CONFIGS)
     assert ablations.other_prompt_lr("slowfast_r50") == {"prompt_lr": ablations.PROMPT_LR}  # its recipe uses the backbone's
     assert ablations.other_prompt_lr("tiny3d") == {"prompt_lr": None}
+
+
+def test_runs_from_another_start_are_kept_apart():
+    def run(config, initial):
+        return {"backbone": "tiny3d", "config": config, "seed": 0, "initial": initial}
+
+    former, current = run("vmp", [30.000002, 0.1]), run("vmp", [30.0, -0.3])
+    frames, paper = run("frames", None), run("vmp_paper_init", [12.0, 0.4])
+    records = [former, current, frames, paper]
+    assert ablations.from_start(records, (30.0, 0.1)) == [former, frames, paper]
+    assert ablations.from_start(records, (30.0, -0.3)) == [current, frames, paper]
+    assert ablations.run_key("tiny3d", "vmp", 0, former["initial"]) != ablations.run_key("tiny3d", "vmp", 0, current["initial"])
+    assert ablations.run_key("tiny3d", "frames", 0) == ablations.run_key("tiny3d", "frames", 0, None)
+    assert ablations.run_key("tiny3d", "vmp", 0) == ablations.run_key("tiny3d", "vmp", 0, ablations.DEFAULT_START)
