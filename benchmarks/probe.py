@@ -89,7 +89,8 @@ def probe_backbone(backbone: str, pretrained: bool) -> dict:
     return {"backbone": backbone, "pretrained": pretrained, "features": train[0].shape[1],
             "weight_decay": chosen, "val_top1": accuracy[chosen], "test_top1": float(correct.mean()),
             "per_class": {name: float(correct[labels == k].mean()) for k, name in enumerate(splits.test.classes)},
-            "test_correct": correct.astype(int).tolist(), "synthetic_key": synthetic_key(study_config()),
+            "test_correct": correct.astype(int).tolist(), "test_labels": labels.tolist(),
+            "classes": list(splits.test.classes), "synthetic_key": synthetic_key(study_config()),
             "seconds": round(time.perf_counter() - start, 1)}
 
 
