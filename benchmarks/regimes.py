@@ -66,8 +66,7 @@ BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretra
 EXPLORATORY_SEEDS = (0, 1, 2)
 #: The inputs each regime runs (all six in the base regime; frames and VMP elsewhere).
 REGIME_INPUTS = {name: INPUTS if name == "base" else ("frames", "vmp") for name in REGIMES}
-PRIMARY_INPUTS = {name: ("frames", "vmp", "difference") if name == "base" else ("frames", "vmp")
-                  for name in PRIMARY_REGIMES}
+PRIMARY_INPUTS = {name: ("frames", "vmp") for name in PRIMARY_REGIMES}
 #: Runs of the start stage: both backbones, both λ, every start shift, every seed.
 START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 

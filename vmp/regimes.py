@@ -77,7 +77,7 @@ PRIMARY = (
     Question("appearance", "VMP - frames, appearance shortcut", _base(input="vmp", shortcut="appearance"),
              _base(input="frames", shortcut="appearance")),
     Question("learned_vs_fixed", "VMP - RGB differences, base regime", _base(input="vmp"),
-             _base(input="difference")),
+             _base(input="difference"), ("tiny3d", "slowfast_r50")),
     Question("start", "VMP from shift -0.3 - VMP from +0.1, base regime",
              _base(input="vmp", start_shift=-0.3, stage="start"), _base(input="vmp", start_shift=0.1, stage="start"),
              ("tiny3d", "slowfast_r50")),
@@ -241,3 +241,12 @@ def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES
                      "per_backbone": per_backbone, "difference": boot.estimate, "interval": boot.interval(0.95),
                      "bootstrap": boot})
     return rows
+
+
+def accuracy(records: Sequence[dict], fields: dict, backbone: str, resamples: int = 10_000) -> Bootstrap | None:
+    """One configuration's test top-1 on one backbone, its seeds and test clips resampled; None without runs."""
+    runs = _by_seed(records, backbone, fields)
+    if not runs:
+        return None
+    correct = np.asarray([runs[seed]["test_correct"] for seed in sorted(runs)], dtype=np.float64)
+    return cluster_bootstrap([correct], resamples)
