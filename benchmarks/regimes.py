@@ -172,14 +172,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
     parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds (two processes on two cores share a stage)")
+    parser.add_argument("--inputs", nargs="+", choices=INPUTS, help="only these inputs")
     parser.add_argument("--dry-run", action="store_true", help="print the runs left and an estimate, run nothing")
     args = parser.parse_args()
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
     cells = [cell for cell in stage_cells(args.stage, args.backbone) if tuple(cell) not in done
-             and (args.seeds is None or cell.seed in args.seeds)]
+             and (args.seeds is None or cell.seed in args.seeds) and (args.inputs is None or cell.input in args.inputs)]
     started = sum(r["stage"] == "start" for r in records)
-    if args.stage in ("regimes", "primary") and started < START_RUNS and not args.dry_run:
+    needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
+    if args.stage in ("regimes", "primary") and needs_start and started < START_RUNS and not args.dry_run:
         raise SystemExit(f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all of them)")
     if args.dry_run:
         seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}
