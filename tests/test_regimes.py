@@ -99,3 +99,15 @@ def test_regime_table_reports_each_regime_that_ran_with_its_gain():
     assert base["difference"] == pytest.approx(base["vmp"] - base["frames"]) and base["interval"][0] > 0
     assert np.mean(list(base["per_backbone"].values())) == pytest.approx(base["difference"])
     assert labels["interval"][0] < 0 < labels["interval"][1]
+
+
+def test_accuracy_resamples_seeds_and_clips_around_the_mean():
+    from vmp.regimes import accuracy
+
+    records = records_with_gap(0.1)
+    frames = accuracy(records, {"input": "frames"}, "tiny3d", resamples=2000)
+    runs = [r for r in records if r["backbone"] == "tiny3d" and r["input"] == "frames"]
+    assert frames.estimate == pytest.approx(np.mean([r["test_correct"] for r in runs]))
+    low, high = frames.interval()
+    assert low < frames.estimate < high and high - low < 0.1
+    assert accuracy(records, {"input": "stacked"}, "tiny3d") is None
