@@ -21,8 +21,8 @@ hold the chosen recipes (a test checks it). The book's results came from
 (X3D's and TimeSformer's learning rates chosen on the difference input alone, to save time; X3D
 fine-tunes for 16 epochs, its recipe in ``FINETUNE``, since at 8 it was still improving), about an
 hour for all four on a 2-core CPU with nothing else running. ``--redo-vmp`` re-runs only the VMP
-runs, from the layer's current ``DEFAULT_START``, keeping each backbone's learning rate (the file
-records the start its VMP runs used). Never run two of these at once: two
+runs, from the layer's current ``DEFAULT_START``, with each backbone's recorded recipe (the file
+records the start its VMP runs used, and keeps the earlier start's runs apart). Never run two of these at once: two
 PyTorch processes on two cores slow each other down five- to tenfold.
 """
 
@@ -97,18 +97,15 @@ def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: l
 
 
 def redo_vmp(backbone: str, recorded: dict) -> dict:
-    """Re-run a backbone's VMP runs from the current ``DEFAULT_START``, keeping its recorded learning
-    rate: the layer's own rate chosen again on validation (seed 0), then the other seeds."""
+    """Re-run a backbone's VMP runs from the current ``DEFAULT_START`` with its recorded recipe
+    (learning rates unchanged: the regimes study ran with the same ones)."""
     profile = get_profile("book")
     splits = load_splits(profile, SPECS[backbone].layout).subset(**SUBSET)
-    lr, seeds = recorded["chosen"]["lr"], recorded["seeds"]
-    candidates = {rate: one_run(backbone, splits, "vmp", seeds[0], lr, rate) for rate in (profile.prompt_lr, None)}
-    prompt_lr = max(candidates, key=lambda rate: candidates[rate]["val_top1"])
-    final = [candidates[prompt_lr]] + [one_run(backbone, splits, "vmp", seed, lr, prompt_lr) for seed in seeds[1:]]
-    runs = [r for r in recorded["runs"] if r["input"] != "vmp"] + list(candidates.values()) + final[1:]
+    lr, prompt_lr = recorded["chosen"]["lr"], recorded["chosen"]["prompt_lr"]
+    final = [one_run(backbone, splits, "vmp", seed, lr, prompt_lr) for seed in recorded["seeds"]]
     former = [r for r in recorded["runs"] if r["input"] == "vmp"]
-    return {**recorded, "start": list(DEFAULT_START), "runs": runs, "former_start_vmp_runs": former, "chosen": {"lr": lr, "prompt_lr": prompt_lr},
-            "selection": {**recorded["selection"], "prompt_lr": {str(k): v["val_top1"] for k, v in candidates.items()}},
+    runs = [r for r in recorded["runs"] if r["input"] != "vmp"] + final
+    return {**recorded, "start": list(DEFAULT_START), "runs": runs, "former_start_vmp_runs": former,
             "final": {**recorded["final"], "vmp": final}}
 
 
@@ -122,7 +119,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--redo-vmp", action="store_true",
-                        help="re-run only the VMP runs (after DEFAULT_START changed), keeping the recorded learning rate")
+                        help="re-run only the VMP runs (after DEFAULT_START changed), with the recorded recipe")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
