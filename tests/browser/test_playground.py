@@ -135,10 +135,10 @@ def test_the_sliders_and_buttons_change_the_attention(camera_browser, site):  # 
     before = page_state(driver)
     slider = driver.find_element("id", "vmp-pg-shift")
     for _ in range(200):
-        slider.send_keys(Keys.ARROW_LEFT)  # the keyboard moves the shift down, 0.001 a step
+        slider.send_keys(Keys.ARROW_RIGHT)  # the keyboard moves the shift up, 0.001 a step
     after = page_state(driver)
-    assert after["shift"] < before["shift"] - 0.1 and after["current"] == before["current"]
-    assert np.mean(after["attention"]) > np.mean(before["attention"])  # a lower shift lets more through
+    assert after["shift"] > before["shift"] + 0.1 and after["current"] == before["current"]
+    assert np.mean(after["attention"]) < np.mean(before["attention"])  # a higher shift lets less through
     agrees(after)
     authors = driver.find_element("xpath", "//div[@id='vmp-pg-presets']/button[contains(., 'λ = 10')]")
     authors.click()
