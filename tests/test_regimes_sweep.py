@@ -45,3 +45,10 @@ def test_primary_stage_runs_the_primary_regimes_only(sweep):
     assert Counter(regime_of(sweep, cell) for cell in cells) == {"base": 10, "labels_5": 10, "scene": 10, "appearance": 10}
     assert {cell.input for cell in cells} == {"frames", "vmp"}
     assert all(cell.shift is None for cell in cells)
+
+
+def test_post_hoc_stage_runs_the_blanking_inputs_under_the_shortcuts(sweep):
+    cells = sweep.stage_cells("post_hoc", ["tiny3d"])
+    assert len(cells) == 2 * 2 * len(sweep.EXPLORATORY_SEEDS)
+    assert {(cell.shortcut, cell.input, cell.shift) for cell in cells} == {
+        (shortcut, input, shift) for shortcut in ("scene", "appearance") for input, shift in sweep.POST_HOC_INPUTS}
