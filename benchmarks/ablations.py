@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
 
 from vmp.attention import PN_FUNCTIONS
-from vmp.checkpoint import read_records
+from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import DEFAULT_START
@@ -113,10 +112,7 @@ def main() -> None:
                 if run_key(backbone, config, seed) in finished:
                     continue
                 record = one_run(backbone, splits, config, seed)
-                with args.out.open("a") as results:
-                    results.write(json.dumps(record) + "\n")
-                    results.flush()
-                    os.fsync(results.fileno())
+                append_record(args.out, record)
                 print(json.dumps({k: record[k] for k in ("backbone", "config", "seed", "val_top1", "test_top1", "seconds")}),
                       flush=True)
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import torch
 
-from vmp.checkpoint import read_records
+from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
@@ -200,11 +200,7 @@ def main() -> None:
         if cell.input in ("vmp", "vmp_frozen", "gated"):
             records = read_records(args.out)  # the choices read the records as they stand
         record = run(cell, args.stage, records)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a") as results:
-            results.write(json.dumps(record) + "\n")
-            results.flush()
-            os.fsync(results.fileno())
+        append_record(args.out, record)
         print(json.dumps({key: record[key] for key in ("stage", "backbone", "input", "seed", "start", "val_top1",
                                                        "test_top1", "seconds")}), flush=True)
 

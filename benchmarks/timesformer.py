@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from vmp.checkpoint import read_records
+from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.regimes import CLASS_SEED, CLASSES, study_config
@@ -83,11 +83,7 @@ def main() -> None:
         return
     for name, seed in todo:
         record = run(name, seed)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a") as results:
-            results.write(json.dumps(record) + "\n")
-            results.flush()
-            os.fsync(results.fileno())
+        append_record(args.out, record)
         print(json.dumps({k: record[k] for k in ("recipe", "seed", "val_top1", "test_top1", "seconds")}), flush=True)
     records = read_records(args.out)
     print("chosen on validation:", chosen_recipe(records))

@@ -44,3 +44,10 @@ def test_runs_from_another_start_are_kept_apart():
     assert ablations.run_key("tiny3d", "vmp", 0, former["initial"]) != ablations.run_key("tiny3d", "vmp", 0, current["initial"])
     assert ablations.run_key("tiny3d", "frames", 0) == ablations.run_key("tiny3d", "frames", 0, None)
     assert ablations.run_key("tiny3d", "vmp", 0) == ablations.run_key("tiny3d", "vmp", 0, ablations.DEFAULT_START)
+
+
+def test_append_record_adds_one_whole_line_that_read_records_returns(tmp_path):
+    path = tmp_path / "sub" / "runs.jsonl"
+    ablations.append_record(path, {"seed": 0})
+    ablations.append_record(path, {"seed": 1})
+    assert path.read_text().count("\n") == 2 and ablations.read_records(path) == [{"seed": 0}, {"seed": 1}]

@@ -40,6 +40,16 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, lambda out: out.write((json.dumps(value, indent=2) + "\n").encode()))
 
 
+def append_record(path: Path, record: dict) -> None:
+    """Append one run to a resumable sweep's JSON-lines file, on disk before the next run starts."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as results:
+        results.write(json.dumps(record) + "\n")
+        results.flush()
+        os.fsync(results.fileno())
+
+
 def read_records(path: Path) -> list[dict]:
     """The JSON lines of a resumable sweep's results; a last line cut short by a killed run is
     dropped from the file, so the sweep resumes with that run."""
