@@ -30,6 +30,7 @@ from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import DEFAULT_START
+from vmp.report import STARTED_CONFIGS, from_start
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ablations.jsonl"
 SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}
@@ -58,20 +59,14 @@ CONFIGS: dict[str, dict] = {
 
 #: The configurations whose layer starts at ``DEFAULT_START``: their records carry the start they
 #: used (``initial``), and a new ``DEFAULT_START`` makes them runs still to do.
-FROM_DEFAULT_START = ("vmp_frozen", "vmp", *(f"vmp_lambda_{lam:g}" for lam in LAMBDAS), "vmp_other_lr")
+FROM_DEFAULT_START = STARTED_CONFIGS
+assert {f"vmp_lambda_{lam:g}" for lam in LAMBDAS} <= set(FROM_DEFAULT_START)
 
 
 def run_key(backbone: str, config: str, seed: int, initial=None) -> tuple:
     """What identifies a run: the start too, for a configuration that starts at DEFAULT_START."""
     start = tuple(round(value, 4) for value in (initial or DEFAULT_START)) if config in FROM_DEFAULT_START else None
     return backbone, config, seed, start
-
-
-def from_start(records: list[dict], start: tuple[float, float] = DEFAULT_START) -> list[dict]:
-    """The records as they stand for one layer start: every configuration that does not start at
-    DEFAULT_START, and the runs of those that do from ``start`` (slope, shift)."""
-    return [r for r in records if r["config"] not in FROM_DEFAULT_START
-            or all(abs(a - b) < 1e-4 for a, b in zip(r["initial"], start))]
 
 
 def other_prompt_lr(backbone: str) -> dict:

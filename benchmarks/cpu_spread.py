@@ -28,6 +28,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from play_cpu import CPU_PATHS, execute_as  # noqa: E402
 
+from vmp.checkpoint import read_records  # noqa: E402
+from vmp.prompt import DEFAULT_START  # noqa: E402
+from vmp.regimes import matches, regime_fields  # noqa: E402
+from vmp.report import from_start  # noqa: E402
+
 CHAPTERS = {"06_training_loop": "tiny3d", "07_slowfast": "slowfast_r50", "08_x3d": "x3d_xs",
             "09_timesformer": "timesformer", "10_results_and_ablations": "tiny3d"}
 RESULTS = ROOT / "benchmarks" / "results"
@@ -56,19 +61,21 @@ def run_numbers(text: str) -> dict[str, float]:
 
 
 def recorded(chapter: str) -> dict[str, list[float]]:
-    """The recorded seeds each chapter compares with: finetune.json (chapters 7-9), ablations.jsonl (6, 10)."""
+    """The recorded seeds each chapter compares with: finetune.json (7-9), ablations.jsonl (6), regimes.jsonl (10)."""
     backbone = CHAPTERS[chapter]
     if chapter in ("07_slowfast", "08_x3d", "09_timesformer"):
         final = json.loads((RESULTS / "finetune.json").read_text())[backbone]["final"]
         values = {input: [run["test_top1"] for run in runs] for input, runs in final.items()}
         values.update(slope=[run["slope"][-1] for run in final["vmp"]], shift=[run["shift"][-1] for run in final["vmp"]])
         return values
-    records = [json.loads(line) for line in (RESULTS / "ablations.jsonl").read_text().splitlines() if line.strip()]
+    if chapter == "10_results_and_ablations":  # one line of the regimes study re-run: tiny3d, vmp, seed 0, base regime
+        study = read_records(RESULTS / "regimes.jsonl")
+        line = next(r for r in study if r["backbone"] == backbone and r["seed"] == 0
+                    and matches(r, regime_fields("base", "vmp")))
+        return {"vmp": [line["test_top1"]], "slope": [line["final"][0]], "shift": [line["final"][1]]}
+    records = from_start(read_records(RESULTS / "ablations.jsonl"), DEFAULT_START)
     configs = {"frames": "frames", "difference": "rgb_difference", "vmp": "vmp", "vmp, paper's init": "vmp_paper_init"}
-    if chapter == "10_results_and_ablations":  # one line re-run: tiny3d, vmp, seed 0
-        configs = {"vmp": "vmp"}
-    seeds = [0] if chapter == "10_results_and_ablations" else [0, 1, 2, 3, 4]
-    mine = [r for r in records if r["backbone"] == backbone and r["seed"] in seeds]
+    mine = [r for r in records if r["backbone"] == backbone]
     values = {name: [r["test_top1"] for r in mine if r["config"] == config] for name, config in configs.items()}
     values.update(slope=[r["learned"]["slope"] for r in mine if r["config"] == "vmp"],
                   shift=[r["learned"]["shift"] for r in mine if r["config"] == "vmp"])

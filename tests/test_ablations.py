@@ -33,14 +33,17 @@ def test_every_configuration_is_a_train_and_test_call():
 
 
 def test_runs_from_another_start_are_kept_apart():
+    from vmp.report import from_start
+
     def run(config, initial):
         return {"backbone": "tiny3d", "config": config, "seed": 0, "initial": initial}
 
     former, current = run("vmp", [30.000002, 0.1]), run("vmp", [30.0, -0.3])
     frames, paper = run("frames", None), run("vmp_paper_init", [12.0, 0.4])
     records = [former, current, frames, paper]
-    assert ablations.from_start(records, (30.0, 0.1)) == [former, frames, paper]
-    assert ablations.from_start(records, (30.0, -0.3)) == [current, frames, paper]
+    assert from_start(records, (30.0, 0.1)) == [former, frames, paper]
+    assert from_start(records, (30.0, -0.3)) == [current, frames, paper]
+    assert from_start(records, (30.0, 0.1), configs=("vmp_paper_init",)) == [former, current, frames]  # only its listed configs are filtered
     assert ablations.run_key("tiny3d", "vmp", 0, former["initial"]) != ablations.run_key("tiny3d", "vmp", 0, current["initial"])
     assert ablations.run_key("tiny3d", "frames", 0) == ablations.run_key("tiny3d", "frames", 0, None)
     assert ablations.run_key("tiny3d", "vmp", 0) == ablations.run_key("tiny3d", "vmp", 0, ablations.DEFAULT_START)

@@ -131,6 +131,18 @@ def by_seed(records: Sequence[dict], backbone: str, config: str, metric: str = "
     return values
 
 
+#: The sweep configurations whose layer starts at the book's ``DEFAULT_START``: their records carry
+#: the start they used (``initial``), so a file can hold runs from an earlier start beside the current.
+STARTED_CONFIGS = ("vmp_frozen", "vmp", "vmp_lambda_0.1", "vmp_lambda_1", "vmp_lambda_10", "vmp_other_lr")
+
+
+def from_start(records: Sequence[dict], start: tuple[float, float], configs: Sequence[str] = STARTED_CONFIGS) -> list[dict]:
+    """The records as they stand for one layer start: every run of a configuration not in
+    ``configs``, and the runs of those in it that started at ``start`` (slope, shift)."""
+    return [r for r in records if r["config"] not in configs
+            or all(abs(a - b) < 1e-4 for a, b in zip(r["initial"], start))]
+
+
 def choose_on_validation(records: Sequence[dict], backbone: str, candidates: Sequence[str]) -> str:
     """The candidate configuration with the best mean validation top-1 over its seeds (test unseen)."""
     return max(candidates, key=lambda name: statistics.fmean(by_seed(records, backbone, name, "val_top1").values()))
