@@ -4,6 +4,7 @@
     python benchmarks/regimes.py --stage start --backbone tiny3d   # 2. the layer's starting shift
     python benchmarks/regimes.py --stage regimes --backbone tiny3d # 3. every regime, every input
     python benchmarks/regimes.py --stage primary --backbone x3d_xs # 4. the primary regimes only
+    python benchmarks/regimes.py --stage source                    # 5. the directed source task's checkpoint
     python benchmarks/regimes.py --stage start --dry-run           # what a stage would run, and how long
 
 One JSON line per run goes to ``benchmarks/results/regimes.jsonl`` (the fields the plan lists,
@@ -56,9 +57,11 @@ class Cell(NamedTuple):
     tav_weight: float = 0.0
     gate: float | None = None  # gated only; None: the chosen threshold
     data_seed: int = DATA_SEED
+    source: str = "pooled"  # the checkpoint's source task: the book's ("pooled") or the "directed" control
 
     def key(self) -> tuple:
-        return tuple(self)
+        """What identifies the run in the records (the source task only when it is not the book's)."""
+        return tuple(self) if self.source != "pooled" else tuple(self)[:-1]
 
 
 BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True}
@@ -71,6 +74,8 @@ PRIMARY_INPUTS = {name: ("frames", "vmp") for name in PRIMARY_REGIMES}
 #: VMP from the chosen start staying close to the frames: does an input that blanks still pixels
 #: resist the shortcuts? The gated baseline and VMP started at +0.3. Exploratory.
 POST_HOC_INPUTS = (("gated", None), ("vmp", 0.3))
+#: Checkpoints pretrained on a source task other than the book's (benchmarks/directed_source.py).
+SOURCE_CHECKPOINTS = {"directed": Path(__file__).resolve().parent / "results" / "directed_source"}
 #: Runs of the start stage: both backbones, both λ, every start shift, every seed.
 START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 
@@ -117,6 +122,8 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
             cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}, shift=shift) for b in backbones
                       for name in ("scene", "appearance") for input, shift in POST_HOC_INPUTS
                       if seed in EXPLORATORY_SEEDS]
+        elif stage == "source":  # exploratory: the direction-keeping source task's checkpoint
+            cells += [Cell(b, input, seed, **BASE, source="directed") for b in backbones for input in ("frames", "vmp")]
         elif stage == "primary":
             cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
                       for name in PRIMARY_REGIMES for input in PRIMARY_INPUTS[name]]
@@ -157,7 +164,14 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
         gate = cell.gate if cell.gate is not None else chosen_gate(records)
         options["gate"] = gate
     start = time.perf_counter()
-    result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
+    saved = os.environ.get("VMP_CHECKPOINTS")
+    if cell.source != "pooled":  # the book's weights are read from this folder instead of vmp/checkpoints
+        os.environ["VMP_CHECKPOINTS"] = str(SOURCE_CHECKPOINTS[cell.source])
+    try:
+        result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
+    finally:
+        if cell.source != "pooled":
+            os.environ.pop("VMP_CHECKPOINTS") if saved is None else os.environ.update(VMP_CHECKPOINTS=saved)
     final = result.history[-1]
     return {
         "stage": stage, "backbone": cell.backbone, "input": cell.input, "seed": cell.seed,
@@ -169,13 +183,13 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
         "history": [{key: epoch.get(key) for key in ("epoch", "val_top1", "train_ce", "slope", "shift")}
                     for epoch in result.history],
         "final": [final.get("slope"), final.get("shift")], "seconds": round(time.perf_counter() - start, 1),
-        "cell": list(cell), "recipe": recipe,
+        "cell": list(cell.key()), "recipe": recipe, "source": cell.source,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc"))
+    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source"))
     parser.add_argument("--backbone", nargs="+", default=["tiny3d"])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
@@ -185,11 +199,11 @@ def main() -> None:
     args = parser.parse_args()
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
-    cells = [cell for cell in stage_cells(args.stage, args.backbone) if tuple(cell) not in done
+    cells = [cell for cell in stage_cells(args.stage, args.backbone) if cell.key() not in done
              and (args.seeds is None or cell.seed in args.seeds) and (args.inputs is None or cell.input in args.inputs)]
     started = sum(r["stage"] == "start" for r in records)
     needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
-    if args.stage in ("regimes", "primary", "post_hoc") and needs_start and started < START_RUNS and not args.dry_run:
+    if args.stage in ("regimes", "primary", "post_hoc", "source") and needs_start and started < START_RUNS and not args.dry_run:
         raise SystemExit(f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all of them)")
     if args.dry_run:
         seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}

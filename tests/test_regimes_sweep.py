@@ -52,3 +52,14 @@ def test_post_hoc_stage_runs_the_blanking_inputs_under_the_shortcuts(sweep):
     assert len(cells) == 2 * 2 * len(sweep.EXPLORATORY_SEEDS)
     assert {(cell.shortcut, cell.input, cell.shift) for cell in cells} == {
         (shortcut, input, shift) for shortcut in ("scene", "appearance") for input, shift in sweep.POST_HOC_INPUTS}
+
+
+def test_source_stage_reads_the_directed_checkpoint_and_keeps_older_keys(sweep):
+    cells = sweep.stage_cells("source", ["tiny3d"])
+    assert len(cells) == len(set(cells)) == 2 * len(sweep.SEEDS)
+    assert {regime_of(sweep, cell) for cell in cells} == {"base"} and {cell.source for cell in cells} == {"directed"}
+    directed = cells[0]
+    pooled = directed._replace(source="pooled")
+    # runs recorded before the field existed keep their key; a directed run never collides with them
+    assert len(pooled.key()) == len(directed.key()) - 1 and pooled.key() == tuple(pooled)[:-1]
+    assert set(sweep.SOURCE_CHECKPOINTS) == {"directed"}

@@ -229,3 +229,26 @@ def test_scene_shortcut_gives_a_class_its_background_and_other_configurations_ar
         seed=5, classes=2, frames=4, size=32, distractors=NUISANCE["still"], split_clips=(6, 1, 6)), 1, 3)[0])
     with pytest.raises(ValueError, match="shortcut must be one of"):
         generate(tmp_path, SynthConfig(classes=2, clips_per_class=3, frames=4, size=32, shortcut="colour"))
+
+
+def test_the_directed_source_task_puts_the_slides_direction_in_the_label():
+    import dataclasses
+
+    import numpy as np
+
+    from vmp.data.synth import DIRECTED_SLIDES, source_trajectory
+    from vmp.pretrain import DIRECTED_SOURCE, SOURCE
+
+    assert DIRECTED_SOURCE.classes * DIRECTED_SOURCE.clips_per_class == SOURCE.classes * SOURCE.clips_per_class
+    assert set(DIRECTED_SOURCE.class_names) >= set(DIRECTED_SLIDES) and "slide-h" not in DIRECTED_SOURCE.class_names
+    for name, (pooled, sign) in DIRECTED_SLIDES.items():
+        for number in range(5):
+            moves, _ = source_trajectory(pooled, 9, 80, np.random.default_rng(number), sign)
+            axis = 0 if pooled == "slide-h" else 1
+            assert np.sign(moves[-1, axis]) == sign, (name, number)
+    # forcing the sign draws the same random numbers, so the rest of a clip is as the pooled task makes it
+    pooled_moves, _ = source_trajectory("slide-h", 9, 80, np.random.default_rng(3))
+    forced_moves, _ = source_trajectory("slide-h", 9, 80, np.random.default_rng(3), 1.0)
+    assert np.allclose(abs(pooled_moves), abs(forced_moves))
+    with pytest.raises(ValueError, match="task must be one of"):
+        dataclasses.replace(SOURCE, task="nope").class_names

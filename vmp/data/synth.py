@@ -50,7 +50,15 @@ SOURCE_LOOKS = (
     (0, (0.9, 0.2, 0.2)), (1, (0.2, 0.8, 0.2)), (2, (0.2, 0.3, 0.9)), (3, (0.9, 0.9, 0.2)),
     (0, (0.9, 0.3, 0.9)), (1, (0.2, 0.9, 0.9)), (2, (1.0, 0.6, 0.1)), (3, (0.6, 0.6, 0.6)),
 )
-TASKS = ("motion", "source")
+#: A control for the pooled source task: the same motions and looks, with the slides' direction in
+#: the label (each slide split in two), so features pretrained on it must keep direction.
+DIRECTED_SOURCE_CLASSES = ("slide-right", "slide-left", "slide-down", "slide-up", "diagonal", "spin", "orbit",
+                           "wobble", "bounce", "still")
+#: Each directed slide's pooled class and the direction (sign) it fixes.
+DIRECTED_SLIDES = {"slide-right": ("slide-h", 1.0), "slide-left": ("slide-h", -1.0),
+                   "slide-down": ("slide-v", 1.0), "slide-up": ("slide-v", -1.0)}
+TASK_CLASSES = {"motion": CLASSES, "source": SOURCE_CLASSES, "source_directed": DIRECTED_SOURCE_CLASSES}
+TASKS = tuple(TASK_CLASSES)
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
@@ -131,7 +139,7 @@ class SynthConfig:
     fps: int = 25
     distractors: Distractors = Distractors()
     footage_backgrounds: bool = True
-    task: str = "motion"  # or "source", the pretraining task
+    task: str = "motion"  # or "source", the pretraining task ("source_directed": its direction-keeping control)
     look_cue: float = 0.75  # source task: how often a sprite wears its class's look
     #: (train, val, test) clips per class; if set, it replaces the split of ``clips_per_class``
     split_clips: tuple[int, int, int] | None = None
@@ -147,7 +155,7 @@ class SynthConfig:
         """The names of this task's classes, in label order."""
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        return (CLASSES if self.task == "motion" else SOURCE_CLASSES)[: self.classes]
+        return TASK_CLASSES[self.task][: self.classes]
 
 
 def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,13 +183,16 @@ def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarra
     return np.stack([dx, dy], axis=1), spin.get(name, zero)
 
 
-def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A source-task class's displacement and rotation, its direction, sense and speed drawn from ``rng``."""
+def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generator,
+                      sign: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A source-task class's displacement and rotation, its direction, sense and speed drawn from
+    ``rng`` (the direction fixed by ``sign`` when given; the draw is made either way)."""
     if name not in SOURCE_CLASSES:
         raise ValueError(f"unknown source class {name!r}; classes are {SOURCE_CLASSES}")
     t = np.arange(frames, dtype=np.float64)
     speed = size / 40 * rng.uniform(0.75, 2.0)
-    sign = rng.choice((-1.0, 1.0))
+    drawn = rng.choice((-1.0, 1.0))
+    sign = drawn if sign is None else sign
     zero = np.zeros(frames)
     swing = size / 8 * (2 * np.abs((t / 6) % 2 - 1) - 1)  # a triangle wave, back and forth
     diagonal = rng.choice((-1.0, 1.0), 2)
@@ -341,9 +352,10 @@ def render(config: SynthConfig, label: int, rng: np.random.Generator, background
     cue = shortcut_cue(config, label, split, rng) if config.shortcut != "none" else None
     if config.shortcut == "appearance":
         look = _class_look(cue)
-    if config.task == "source":
-        moves, spins = source_trajectory(name, frames, size, rng)
-        look = SOURCE_LOOKS[label] if rng.uniform() < config.look_cue else None
+    if config.task in ("source", "source_directed"):
+        pooled, sign = DIRECTED_SLIDES.get(name, (name, None))
+        moves, spins = source_trajectory(pooled, frames, size, rng, sign)
+        look = SOURCE_LOOKS[SOURCE_CLASSES.index(pooled)] if rng.uniform() < config.look_cue else None
     else:
         moves, spins = trajectory(name, frames, size)
     start = rng.uniform(0, size, 2)
@@ -401,8 +413,8 @@ def split_sizes(clips_per_class: int, split_clips: tuple[int, int, int] | None =
 
 def generate(root: str | Path, config: SynthConfig = SynthConfig()) -> Path:
     """Write the benchmark under ``root`` and a ``synth.json`` describing it; returns ``root``."""
-    count = len(SOURCE_CLASSES if config.task == "source" else CLASSES)
     config.class_names  # raises for an unknown task
+    count = len(TASK_CLASSES[config.task])
     if not 1 <= config.classes <= count:
         raise ValueError(f"classes must be between 1 and {count} for the {config.task} task, got {config.classes}")
     if config.frames < 3 or config.size < 16 or config.size % 2:
