@@ -135,6 +135,11 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
     return cells
 
 
+def in_regime(cell: Cell, name: str) -> bool:
+    """Whether a cell belongs to the named regime (the base with that regime's one change)."""
+    return all(getattr(cell, key) == value for key, value in {**BASE, **REGIMES[name]}.items())
+
+
 def run(cell: Cell, stage: str, records: list[dict]) -> dict:
     """Train and test one cell; its record."""
     profile = get_profile("book")
@@ -195,12 +200,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
     parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds (two processes on two cores share a stage)")
     parser.add_argument("--inputs", nargs="+", choices=INPUTS, help="only these inputs")
+    parser.add_argument("--regimes", nargs="+", choices=list(REGIMES), help="only these regimes")
     parser.add_argument("--dry-run", action="store_true", help="print the runs left and an estimate, run nothing")
     args = parser.parse_args()
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
     cells = [cell for cell in stage_cells(args.stage, args.backbone) if cell.key() not in done
-             and (args.seeds is None or cell.seed in args.seeds) and (args.inputs is None or cell.input in args.inputs)]
+             and (args.seeds is None or cell.seed in args.seeds) and (args.inputs is None or cell.input in args.inputs)
+             and (args.regimes is None or any(in_regime(cell, name) for name in args.regimes))]
     started = sum(r["stage"] == "start" for r in records)
     needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
     if args.stage in ("regimes", "primary", "post_hoc", "source") and needs_start and started < START_RUNS and not args.dry_run:
