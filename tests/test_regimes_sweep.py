@@ -45,6 +45,9 @@ def test_primary_stage_runs_the_primary_regimes_only(sweep):
     assert Counter(regime_of(sweep, cell) for cell in cells) == {"base": 10, "labels_5": 10, "scene": 10, "appearance": 10}
     assert {cell.input for cell in cells} == {"frames", "vmp"}
     assert all(cell.shift is None for cell in cells)
+    # the third amendment: TimeSformer runs the base and 5-label regimes only
+    transformer = sweep.stage_cells("primary", ["timesformer"])
+    assert Counter(regime_of(sweep, cell) for cell in transformer) == {"base": 10, "labels_5": 10}
 
 
 def test_post_hoc_stage_runs_the_blanking_inputs_under_the_shortcuts(sweep):
