@@ -5,8 +5,8 @@
 
 The book's source task pools directions into its labels (a ``slide-h`` moves left or right), while
 four of the six target classes are directions. The control, ``vmp.pretrain.DIRECTED_SOURCE``, is the
-same task with the slides' direction in the label (10 classes x 320 clips: the same 3,200 clips in
-all, the same motions, looks and nuisance). Tiny3D is pretrained on it with the book's recipe into
+same task with the slides' direction in the label (10 classes x 320 clips: as many, 3,200, as the
+book's task, with the same motions, looks and nuisance). Tiny3D is pretrained on it with the book's recipe into
 ``benchmarks/results/directed_source/`` (checkpoint and manifest, as ``vmp/checkpoints/``); the
 regimes study's ``source`` stage then fine-tunes it with frames and with VMP, five seeds, in the base
 regime, beside the book's checkpoint. Exploratory: added to the plan after its other stages.

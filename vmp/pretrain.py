@@ -32,7 +32,7 @@ FRAMES, CROP, SHORT_SIDE = 8, 64, 80
 SOURCE = SynthConfig(seed=1000, task="source", classes=8, clips_per_class=400, frames=FRAMES + 1,
                      size=SHORT_SIDE, distractors=nuisance("light"))
 #: A control, not shipped: the same motions with the slides' direction in the label, 10 classes
-#: x 320 clips (the same 3,200 clips in all), to test whether pooling directions costs the targets.
+#: x 320 clips (3,200 in all, as in SOURCE), to test whether pooling directions costs the targets.
 DIRECTED_SOURCE = dataclasses.replace(SOURCE, task="source_directed", classes=10, clips_per_class=320)
 
 
