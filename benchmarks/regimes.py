@@ -32,7 +32,8 @@ from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_te
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
 from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, PRIMARY_REGIMES, REGIMES, study_config
-from timesformer import RECIPES as TIMESFORMER_RECIPES, RESULTS as TIMESFORMER_RESULTS, SEEDS as TIMESFORMER_SEEDS, chosen_recipe
+from timesformer import RECIPES as TIMESFORMER_RECIPES, RESULTS as TIMESFORMER_RESULTS, chosen_recipe
+from timesformer import runs_left as timesformer_runs_left
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
 SEEDS = (0, 1, 2, 3, 4)
@@ -104,7 +105,7 @@ def chosen_start(records: list[dict]) -> float:
 def timesformer_recipe() -> str:
     """TimeSformer's recipe, chosen on validation by ``benchmarks/timesformer.py``."""
     records = read_records(TIMESFORMER_RESULTS)
-    if len(records) < len(TIMESFORMER_RECIPES) * len(TIMESFORMER_SEEDS):
+    if not records or timesformer_runs_left(records):
         raise SystemExit("TimeSformer's recipe study is not complete: run benchmarks/timesformer.py first")
     return chosen_recipe(records)
 

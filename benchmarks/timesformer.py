@@ -68,16 +68,21 @@ def chosen_recipe(records: list[dict]) -> str:
     return max(names, key=lambda name: statistics.fmean(r["val_top1"] for r in records if r["recipe"] == name))
 
 
+def runs_left(records: list[dict]) -> list[tuple[str, int]]:
+    """The (recipe, seed) runs still to do: every recipe at every seed, except that a recipe at
+    chance on validation with the first seed is not repeated."""
+    done = {(r["recipe"], r["seed"]) for r in records}
+    at_chance = {r["recipe"] for r in records if r["seed"] == SEEDS[0] and r["val_top1"] < 1 / CLASSES + 0.05}
+    return [(name, seed) for seed in SEEDS for name in RECIPES
+            if (name, seed) not in done and not (seed != SEEDS[0] and name in at_chance)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
-    records = read_records(args.out)
-    done = {(r["recipe"], r["seed"]) for r in records}
-    at_chance = {r["recipe"] for r in records if r["seed"] == SEEDS[0] and r["val_top1"] < 1 / CLASSES + 0.05}
-    todo = [(name, seed) for seed in SEEDS for name in RECIPES
-            if (name, seed) not in done and not (seed != SEEDS[0] and name in at_chance)]
+    todo = runs_left(read_records(args.out))
     print(f"{len(todo)} runs left")
     if args.dry_run:
         return

@@ -66,3 +66,14 @@ def test_source_stage_reads_the_directed_checkpoint_and_keeps_older_keys(sweep):
     # runs recorded before the field existed keep their key; a directed run never collides with them
     assert len(pooled.key()) == len(directed.key()) - 1 and pooled.key() == tuple(pooled)[:-1]
     assert set(sweep.SOURCE_CHECKPOINTS) == {"directed"}
+
+
+def test_timesformer_recipe_study_is_complete_without_repeating_recipes_at_chance(sweep):
+    import timesformer
+
+    chance = 1 / timesformer.CLASSES
+    first = [{"recipe": name, "seed": 0, "val_top1": chance if name.startswith("scratch") else 0.4}
+             for name in timesformer.RECIPES]
+    assert set(timesformer.runs_left(first)) == {(name, 1) for name in timesformer.RECIPES if not name.startswith("scratch")}
+    second = [{"recipe": name, "seed": 1, "val_top1": 0.4} for name in timesformer.RECIPES if not name.startswith("scratch")]
+    assert timesformer.runs_left(first + second) == []
