@@ -140,8 +140,14 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
 
 
 def in_regime(cell: Cell, name: str) -> bool:
-    """Whether a cell belongs to the named regime (the base with that regime's one change)."""
-    return all(getattr(cell, key) == value for key, value in {**BASE, **REGIMES[name]}.items())
+    """Whether a cell belongs to the named regime (the base with that regime's one change, nothing else)."""
+    return regime_of(cell) == name
+
+
+def regime_of(cell: Cell) -> str | None:
+    """The regime a cell's fields put it in: the one whose changes to the base are exactly the cell's."""
+    changed = {key: getattr(cell, key) for key in BASE if getattr(cell, key) != BASE[key]}
+    return next((name for name, changes in REGIMES.items() if changes == changed), None)
 
 
 def run(cell: Cell, stage: str, records: list[dict]) -> dict:
@@ -173,14 +179,9 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
         gate = cell.gate if cell.gate is not None else chosen_gate(records)
         options["gate"] = gate
     start = time.perf_counter()
-    saved = os.environ.get("VMP_CHECKPOINTS")
-    if cell.source != "pooled":  # the book's weights are read from this folder instead of vmp/checkpoints
-        os.environ["VMP_CHECKPOINTS"] = str(SOURCE_CHECKPOINTS[cell.source])
-    try:
-        result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
-    finally:
-        if cell.source != "pooled":
-            os.environ.pop("VMP_CHECKPOINTS") if saved is None else os.environ.update(VMP_CHECKPOINTS=saved)
+    if cell.source != "pooled":  # the book's weights are read from this source task's folder instead
+        options["checkpoints"] = SOURCE_CHECKPOINTS[cell.source]
+    result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
     final = result.history[-1]
     return {
         "stage": stage, "backbone": cell.backbone, "input": cell.input, "seed": cell.seed,

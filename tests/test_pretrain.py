@@ -11,7 +11,7 @@ import torch
 
 import vmp.pretrain as pretrain_module
 from vmp.__main__ import main
-from vmp.models import build_model
+from vmp.models import ModelConfigError, build_model
 from vmp.pretrain import CROP, FRAMES, RECIPES, sha256_of
 from vmp.weights import CHECKPOINTS, BookWeightsError, book_checkpoint, classifier_prefix, read_manifest
 
@@ -57,6 +57,17 @@ def test_weights_book_loads_the_backbone_and_gives_a_new_head(pretrained, monkey
         assert model.backbone.head.out_features == 5
     out = model(torch.randn(2, 3, FRAMES + 1, CROP, CROP)).logits
     assert out.shape == (2, 5)
+
+
+def test_book_weights_come_from_the_folder_given(pretrained, tmp_path, monkeypatch):
+    monkeypatch.setenv("VMP_CHECKPOINTS", str(tmp_path))  # an empty folder: only the argument can find them
+    with pytest.raises(BookWeightsError, match="no book checkpoint for 'tiny3d'"):
+        build_model("tiny3d", 5, FRAMES, CROP, input="frames", weights="book")
+    model = build_model("tiny3d", 5, FRAMES, CROP, input="frames", weights="book", checkpoints=pretrained)
+    state = torch.load(pretrained / "tiny3d_source.pt", weights_only=True)
+    assert all(torch.equal(model.backbone.state_dict()[key], value.float()) for key, value in state.items())
+    with pytest.raises(ModelConfigError, match="read only with weights='book', not weights=None"):
+        build_model("tiny3d", 5, FRAMES, CROP, input="frames", checkpoints=pretrained)
 
 
 def test_bad_book_checkpoints_are_named(pretrained, tmp_path):

@@ -21,33 +21,28 @@ def sweep():
         sys.path.remove(str(BENCHMARKS))
 
 
-def regime_of(sweep, cell) -> str:
-    changed = {key: getattr(cell, key) for key in sweep.BASE if getattr(cell, key) != sweep.BASE[key]}
-    return next(name for name, changes in sweep.REGIMES.items() if changes == changed)
-
-
 def test_regimes_stage_runs_the_amended_grid(sweep):
     cells = sweep.stage_cells("regimes", ["tiny3d", "slowfast_r50"])
     assert len(cells) == len(set(cells)) == 2 * (6 * 5 + 3 * 2 * 5 + 7 * 2 * 3)
     seeds = {}
     for cell in cells:
-        seeds.setdefault((regime_of(sweep, cell), cell.input), set()).add(cell.seed)
+        seeds.setdefault((sweep.regime_of(cell), cell.input), set()).add(cell.seed)
     assert {input for (name, input) in seeds if name == "base"} == set(sweep.INPUTS)
     for (name, input), got in seeds.items():
         assert got == (set(sweep.SEEDS) if name in sweep.PRIMARY_REGIMES else set(sweep.EXPLORATORY_SEEDS)), (name, input)
         assert name == "base" or input in ("frames", "vmp")
-    first_exploratory = next(i for i, cell in enumerate(cells) if regime_of(sweep, cell) not in sweep.PRIMARY_REGIMES)
-    assert all(regime_of(sweep, cell) not in sweep.PRIMARY_REGIMES for cell in cells[first_exploratory:])
+    first_exploratory = next(i for i, cell in enumerate(cells) if sweep.regime_of(cell) not in sweep.PRIMARY_REGIMES)
+    assert all(sweep.regime_of(cell) not in sweep.PRIMARY_REGIMES for cell in cells[first_exploratory:])
 
 
 def test_primary_stage_runs_the_primary_regimes_only(sweep):
     cells = sweep.stage_cells("primary", ["x3d_xs"])
-    assert Counter(regime_of(sweep, cell) for cell in cells) == {"base": 10, "labels_5": 10, "scene": 10, "appearance": 10}
+    assert Counter(sweep.regime_of(cell) for cell in cells) == {"base": 10, "labels_5": 10, "scene": 10, "appearance": 10}
     assert {cell.input for cell in cells} == {"frames", "vmp"}
     assert all(cell.shift is None for cell in cells)
     # the third amendment: TimeSformer runs the base and 5-label regimes only
     transformer = sweep.stage_cells("primary", ["timesformer"])
-    assert Counter(regime_of(sweep, cell) for cell in transformer) == {"base": 10, "labels_5": 10}
+    assert Counter(sweep.regime_of(cell) for cell in transformer) == {"base": 10, "labels_5": 10}
 
 
 def test_post_hoc_stage_runs_the_blanking_inputs_under_the_shortcuts(sweep):
@@ -60,7 +55,7 @@ def test_post_hoc_stage_runs_the_blanking_inputs_under_the_shortcuts(sweep):
 def test_source_stage_reads_the_directed_checkpoint_and_keeps_older_keys(sweep):
     cells = sweep.stage_cells("source", ["tiny3d"])
     assert len(cells) == len(set(cells)) == 2 * len(sweep.SEEDS)
-    assert {regime_of(sweep, cell) for cell in cells} == {"base"} and {cell.source for cell in cells} == {"directed"}
+    assert {sweep.regime_of(cell) for cell in cells} == {"base"} and {cell.source for cell in cells} == {"directed"}
     directed = cells[0]
     pooled = directed._replace(source="pooled")
     # runs recorded before the field existed keep their key; a directed run never collides with them

@@ -19,6 +19,7 @@ For SlowFast the stage's T frames feed the fast pathway and every 4th of them th
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple, Sequence
 
 import torch
@@ -123,7 +124,8 @@ def with_motion_prompt(
 def build_model(
     name: str, num_classes: int, frames: int | None = None, crop: int | None = None, input: str = "vmp",
     weights: str | None = None, prompt_init: tuple[float, float] | None = None, gate: float | None = None,
-    prompt_function: str = "sigmoid", prompt_parameter: float | None = None, **backbone_options,
+    prompt_function: str = "sigmoid", prompt_parameter: float | None = None,
+    checkpoints: str | os.PathLike | None = None, **backbone_options,
 ) -> PromptedModel:
     """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
 
@@ -132,15 +134,18 @@ def build_model(
     :func:`vmp.prompt.m_n_for`); by default they are drawn as the paper does. ``prompt_function``
     swaps the sigmoid for a power normalisation of :mod:`vmp.attention`, started at ``prompt_parameter``.
     ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.weights`), checked against
-    its manifest, with a new head; ``backbone_options`` may then be left out. The model's
+    its manifest, with a new head; ``backbone_options`` may then be left out; ``checkpoints`` names
+    another folder of book checkpoints (a different source task's, say). The model's
     ``rebuild_args`` are the arguments that rebuild its architecture with ``weights=None``.
     """
     if name not in SPECS:
         raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
     spec = SPECS[name]
     frames, crop = frames or spec.frames, crop or spec.crop
+    if checkpoints is not None and weights != "book":
+        raise ModelConfigError(f"checkpoints={str(checkpoints)!r} is read only with weights='book', not weights={weights!r}")
     if weights == "book":
-        path, backbone_options = book_checkpoint(name, frames, crop, backbone_options)
+        path, backbone_options = book_checkpoint(name, frames, crop, backbone_options, checkpoints)
         backbone = build_backbone(name, num_classes, frames, crop, None, **backbone_options)
         load_book_weights(backbone, path)
     else:
