@@ -65,7 +65,7 @@ def test_student_notebooks_are_current_and_hold_no_solutions():
         assert [cell.source for cell in student.cells] == kept, path.name
         assert not any("{admonition} Solution" in cell.source for cell in student.cells), path.name
         assert all(not cell.get("outputs") for cell in student.cells), path.name
-    exercises = nbformat.read(ROOT / "book" / "11_exercises.ipynb", as_version=4)
+    exercises = nbformat.read(ROOT / "book" / "12_exercises.ipynb", as_version=4)
     assert sum("solution" in cell.metadata.get("tags", []) for cell in exercises.cells) >= 14
 
 

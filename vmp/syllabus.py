@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-#: An exercise starts a Markdown cell: "**1. ...**" in chapters 1-10, "## 1. ..." in chapter 11.
+#: An exercise starts a Markdown cell: "**1. ...**" in chapters 1-11, "## 1. ..." in chapter 12.
 EXERCISE = re.compile(r"^(\*\*|## )\d+\. ")
 
 
