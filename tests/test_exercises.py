@@ -249,3 +249,40 @@ def test_paired_t_interval():
 
     for wrong in (normal, no_sqrt, population_sd):
         fails(check, wrong, "expected")
+
+
+def paired_difference_se(correct_a, correct_b):
+    differences = [a - b for a, b in zip(correct_a, correct_b)]
+    return statistics.stdev(differences) / len(differences) ** 0.5
+
+
+def test_paired_difference_se():
+    import numpy as np
+
+    check = exercises.check_paired_difference_se
+    assert check(paired_difference_se) == "paired_difference_se: correct"
+    fails(check, stub, "still the stub")
+    fails(check, lambda a, b: stats.sem(np.subtract(a, b)), "uses sem")
+    fails(check, lambda a, b: 0.0099, "expected")  # the chapter's value for its own runs
+
+    def independent(correct_a, correct_b):  # as if the two inputs saw different clips
+        n = len(correct_a)
+        return (statistics.variance(correct_a) / n + statistics.variance(correct_b) / n) ** 0.5
+
+    def disagreement_share(correct_a, correct_b):  # the chapter's approximation sqrt(d / n)
+        share = sum(a != b for a, b in zip(correct_a, correct_b)) / len(correct_a)
+        return (share / len(correct_a)) ** 0.5
+
+    def population_sd(correct_a, correct_b):
+        differences = [a - b for a, b in zip(correct_a, correct_b)]
+        return statistics.pstdev(differences) / len(differences) ** 0.5
+
+    def no_sqrt(correct_a, correct_b):
+        differences = [a - b for a, b in zip(correct_a, correct_b)]
+        return statistics.variance(differences) / len(differences)
+
+    def one_accuracy(correct_a, correct_b):
+        return statistics.stdev(correct_a) / len(correct_a) ** 0.5
+
+    for wrong in (independent, disagreement_share, population_sd, no_sqrt, one_accuracy):
+        fails(check, wrong, "expected")

@@ -221,3 +221,26 @@ def check_paired_t_interval(paired_t_interval: Callable) -> str:
             f"{n} pairs at {confidence:.0%}: {tuple(round(v, 5) for v in mine)}, expected " \
             f"{tuple(round(v, 5) for v in expected)}"
     return "paired_t_interval: correct"
+
+
+def check_paired_difference_se(paired_difference_se: Callable) -> str:
+    """Chapter 11: ``paired_difference_se(correct_a, correct_b)``: for two inputs' per-clip results on
+    the same test clips (1 right, 0 wrong), the standard error of their difference in accuracy, from
+    the per-clip differences (sample standard deviation over the square root of the clip count)."""
+    refuse_names(paired_difference_se, {"paired_differences", "cluster_bootstrap", "sem", "difference_se"},
+                 "compute it from the per-clip differences yourself")
+    generator = _generator(11)
+    # (clips, accuracy of a, accuracy of b, share of clips whose difficulty both inputs share)
+    for clips, accuracy_a, accuracy_b, shared in ((10, 0.8, 0.5, 0.5), (12, 0.6, 0.6, 0.9), (40, 0.9, 0.3, 0.0),
+                                                  (200, 0.75, 0.7, 0.8), (600, 0.7, 0.72, 0.95)):
+        difficulty = torch.rand(clips, generator=generator)
+        other = torch.where(torch.rand(clips, generator=generator) < shared, difficulty, torch.rand(clips, generator=generator))
+        a = [int(v) for v in difficulty < accuracy_a]
+        b = [int(v) for v in other < accuracy_b]
+        differences = [x - y for x, y in zip(a, b)]
+        expected = statistics.stdev(differences) / math.sqrt(clips)
+        mine = float(_call(paired_difference_se, list(a), list(b)))
+        assert abs(mine - expected) < 1e-9, f"{clips} clips ({sum(a)} and {sum(b)} right): {mine:.6f}, expected {expected:.6f}"
+    same = [1, 0, 1, 1, 0]
+    assert abs(float(_call(paired_difference_se, same, list(same)))) < 1e-12, "two identical inputs differ on no clip: 0"
+    return "paired_difference_se: correct"

@@ -55,7 +55,7 @@ def syllabus_table(book: str | Path = ".", times: str | Path | None = None) -> s
     book = Path(book)
     plan = yaml.safe_load((book / "syllabus.yml").read_text())
     chapters = chapter_files(book)
-    times_file = Path(times) if times is not None else book.parent / "benchmarks" / "results" / "chapter_times.json"
+    times_file = Path(times) if times is not None else book.resolve().parent / "benchmarks" / "results" / "chapter_times.json"
     cpu = json.loads(times_file.read_text())["chapters"] if times_file.is_file() else {}
     rows = ["| week | chapter | study time | CPU time | in class | to hand in |", "|---|---|---|---|---|---|"]
     for week in plan["weeks"]:
