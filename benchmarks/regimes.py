@@ -5,6 +5,7 @@
     python benchmarks/regimes.py --stage regimes --backbone tiny3d # 3. every regime, every input
     python benchmarks/regimes.py --stage primary --backbone x3d_xs # 4. the primary regimes only
     python benchmarks/regimes.py --stage source                    # 5. the directed source task's checkpoint
+    python benchmarks/regimes.py --stage confirm --backbone tiny3d slowfast_r50  # 6. the from-scratch lead, again
     python benchmarks/regimes.py --stage start --dry-run           # what a stage would run, and how long
 
 One JSON line per run goes to ``benchmarks/results/regimes.jsonl`` (the fields the plan lists,
@@ -80,6 +81,11 @@ PRIMARY_REGIMES_OF = {"timesformer": ("base", "labels_5")}
 POST_HOC_INPUTS = (("gated", None), ("vmp", 0.3))
 #: Checkpoints pretrained on a source task other than the book's (benchmarks/directed_source.py).
 SOURCE_CHECKPOINTS = {"directed": Path(__file__).resolve().parent / "results" / "directed_source"}
+#: The plan's fourth amendment, after every planned run: the one exploratory lead (VMP ahead of the
+#: frames from scratch) asked again as a single confirmatory question, on fresh seeds and on test
+#: clips drawn from a benchmark seed no earlier run used.
+CONFIRM_SEEDS = (5, 6, 7, 8, 9)
+CONFIRM_DATA_SEED = 3
 #: Runs of the start stage: both backbones, both λ, every start shift, every seed.
 START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 
@@ -112,6 +118,9 @@ def timesformer_recipe() -> str:
 
 def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
     """Every run of a stage, in seed-major order (a partial sweep has every configuration's first seeds)."""
+    if stage == "confirm":  # its own seeds and benchmark
+        return [Cell(b, input, seed, pretrained=False, data_seed=CONFIRM_DATA_SEED)
+                for seed in CONFIRM_SEEDS for b in backbones for input in ("frames", "vmp")]
     cells = []
     for seed in SEEDS:
         if stage == "gate":
@@ -199,7 +208,7 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source"))
+    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm"))
     parser.add_argument("--backbone", nargs="+", default=["tiny3d"])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
@@ -215,7 +224,7 @@ def main() -> None:
              and (args.regimes is None or any(in_regime(cell, name) for name in args.regimes))]
     started = sum(r["stage"] == "start" for r in records)
     needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
-    if args.stage in ("regimes", "primary", "post_hoc", "source") and needs_start and started < START_RUNS and not args.dry_run:
+    if args.stage in ("regimes", "primary", "post_hoc", "source", "confirm") and needs_start and started < START_RUNS and not args.dry_run:
         raise SystemExit(f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all of them)")
     if args.dry_run:
         seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}

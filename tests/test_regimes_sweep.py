@@ -72,3 +72,20 @@ def test_timesformer_recipe_study_is_complete_without_repeating_recipes_at_chanc
     assert set(timesformer.runs_left(first)) == {(name, 1) for name in timesformer.RECIPES if not name.startswith("scratch")}
     second = [{"recipe": name, "seed": 1, "val_top1": 0.4} for name in timesformer.RECIPES if not name.startswith("scratch")]
     assert timesformer.runs_left(first + second) == []
+
+
+def test_confirm_stage_asks_the_scratch_lead_again_on_fresh_seeds_and_clips(sweep):
+    from vmp.experiment import get_profile
+    from vmp.regimes import matches, regime_fields
+
+    cells = sweep.stage_cells("confirm", ["tiny3d", "slowfast_r50"])
+    assert len(cells) == len(set(cells)) == 2 * 2 * len(sweep.CONFIRM_SEEDS)
+    assert {sweep.regime_of(cell) for cell in cells} == {"scratch"} and {cell.input for cell in cells} == {"frames", "vmp"}
+    assert not set(sweep.CONFIRM_SEEDS) & set(sweep.SEEDS)
+    assert {cell.data_seed for cell in cells} == {sweep.CONFIRM_DATA_SEED}
+    assert sweep.CONFIRM_DATA_SEED not in (sweep.DATA_SEED, sweep.GATE_SEED, get_profile("book").synthetic.seed)
+    # the confirmatory runs stay out of every earlier analysis, which reads the regimes and primary stages
+    record = {"stage": "confirm", "backbone": "tiny3d", "input": "vmp", "seed": 5, "labels_per_class": 30,
+              "nuisance": "heavy", "shortcut": "none", "pretrained": False, "tav_weight": 0.0, "start": [30.0, -0.3]}
+    assert not matches(record, regime_fields("scratch", "vmp"))
+    assert matches({**record, "stage": "regimes"}, regime_fields("scratch", "vmp"))
