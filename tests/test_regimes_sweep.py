@@ -76,7 +76,7 @@ def test_timesformer_recipe_study_is_complete_without_repeating_recipes_at_chanc
 
 def test_confirm_stage_asks_the_scratch_lead_again_on_fresh_seeds_and_clips(sweep):
     from vmp.experiment import get_profile
-    from vmp.regimes import matches, regime_fields
+    from vmp.regimes import CONFIRMATORY, matches, regime_fields
 
     cells = sweep.stage_cells("confirm", ["tiny3d", "slowfast_r50"])
     assert len(cells) == len(set(cells)) == 2 * 2 * len(sweep.CONFIRM_SEEDS)
@@ -88,4 +88,6 @@ def test_confirm_stage_asks_the_scratch_lead_again_on_fresh_seeds_and_clips(swee
     record = {"stage": "confirm", "backbone": "tiny3d", "input": "vmp", "seed": 5, "labels_per_class": 30,
               "nuisance": "heavy", "shortcut": "none", "pretrained": False, "tav_weight": 0.0, "start": [30.0, -0.3]}
     assert not matches(record, regime_fields("scratch", "vmp"))
+    assert matches(record, CONFIRMATORY.a) and not matches({**record, "input": "vmp"}, CONFIRMATORY.b)
+    assert {cell.backbone for cell in cells} == set(CONFIRMATORY.backbones)
     assert matches({**record, "stage": "regimes"}, regime_fields("scratch", "vmp"))

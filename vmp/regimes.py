@@ -83,6 +83,12 @@ PRIMARY = (
              ("tiny3d", "slowfast_r50")),
 )
 
+#: The plan's fourth amendment: the one exploratory lead (VMP ahead of the frames from scratch) asked
+#: once more on runs of its own (``"stage": "confirm"``: new seeds, a new benchmark seed).
+CONFIRMATORY = Question("confirm", "VMP - frames, from scratch, new seeds and clips",
+                        {**_base(input="vmp", pretrained=False), "stage": "confirm"},
+                        {**_base(input="frames", pretrained=False), "stage": "confirm"}, ("tiny3d", "slowfast_r50"))
+
 
 def matches(record: dict, fields: dict) -> bool:
     """Whether a run has every field value (``start_shift`` is the shift of its ``start``; a tuple
