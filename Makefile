@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE ?= 1
 
-.PHONY: book test unit notebooks other-cpus build-check browser-check pdf pdf-check student assignments grade bench clean
+.PHONY: book test lint unit fast notebooks other-cpus build-check browser-check pdf pdf-check student assignments grade bench clean
 
-# The environment: created once, refreshed when the requirements change.
-$(STAMP): requirements.txt pyproject.toml
+# The environment: created once, refreshed when the requirements or their pins change. The pins
+# (constraints.txt) are the versions the committed outputs were made with.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -27,17 +28,28 @@ $(MATHJAX)/tex-chtml.js:
 book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
-# The whole suite: unit tests, every notebook under nbval, the training chapters again as two other
+# The whole suite: lint, unit tests, every notebook under nbval, the training chapters again as two other
 # CPUs would run them, the book built from committed outputs, every built chapter (and the live
 # playground, on a fake camera) opened in headless Chromium, and the PDF edition read back.
-test: unit notebooks other-cpus build-check browser-check pdf-check
+test: lint unit notebooks other-cpus build-check browser-check pdf-check
 
+# ruff (pyproject.toml): the package, tests, tools and benchmarks, and the book's code cells at 88
+# columns (book/ruff.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check vmp tests tools benchmarks book
+
+# Every unit test, the slow ones included (tests/conftest.py: a plain `pytest` runs only the fast ones).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/cpus --ignore=tests/pdf
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser and not pdf and not cpus" \
+	  --ignore=tests/browser --ignore=tests/cpus --ignore=tests/pdf
+
+# The fast subset, what a plain `pytest` runs: no test marked slow, browser, pdf or cpus.
+fast: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not slow and not browser and not pdf and not cpus"
 
 # Chapters 6-10 under nbval with torch, MKL and oneDNN held to AVX2 and to no vector units at all.
 other-cpus: $(STAMP)
-	$(BIN)/python -m pytest tests/cpus -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests/cpus -q -p no:cacheprovider -m cpus
 
 # Every notebook under nbval on this machine's own CPU code path, except the training chapters 6-10:
 # other-cpus runs those twice, as two other CPUs (their native run is the one that wrote them).
@@ -63,11 +75,11 @@ pdf: $(STAMP)
 
 # The PDF read back with poppler: every chapter, no raw LaTeX or Markdown, every figure caption.
 pdf-check: pdf
-	$(BIN)/python -m pytest tests/pdf -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests/pdf -q -p no:cacheprovider -m pdf
 
 # Needs Debian's chromium and chromium-driver (.ci/run installs them when missing).
 browser-check: build-check
-	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider -m browser
 
 # Student notebooks (no solutions, no outputs) in student/book/: what the Colab buttons open.
 student: $(STAMP)
