@@ -158,6 +158,32 @@ def test_gradcheck_float64():
     assert torch.autograd.gradcheck(prompts_and_tav, (clip, m, n))
 
 
+@pytest.mark.parametrize("layout", ["BCTHW", "BTCHW"])
+def test_second_derivatives_are_right_with_respect_to_the_clip_m_and_n(layout):
+    """Double backward (a gradient penalty, meta-learning) differentiates the layer's backward pass."""
+    layer = MotionPrompt(layout=layout, m=0.4, n=0.1).double()
+    clip = make_clip(layout, dtype=torch.float64, B=1, T=4, H=3, W=3).requires_grad_(True)
+    m = layer.m.detach().clone().requires_grad_(True)
+    n = layer.n.detach().clone().requires_grad_(True)
+
+    def prompts_and_attention(clip, m, n):
+        return tuple(torch.func.functional_call(layer, {"m": m, "n": n}, (clip,)))
+
+    assert torch.autograd.gradgradcheck(prompts_and_attention, (clip, m, n))
+
+
+def test_the_double_backward_path_gives_the_first_order_paths_gradients():
+    layer = MotionPrompt(m=0.4, n=0.1).double()
+    clip = make_clip("BCTHW", dtype=torch.float64).requires_grad_(True)
+    prompts, attention = layer(clip)
+    loss = prompts.square().mean() + temporal_attention_variation(attention)
+    fast = torch.autograd.grad(loss, (clip, layer.m, layer.n), retain_graph=True)
+    graph = torch.autograd.grad(loss, (clip, layer.m, layer.n), create_graph=True)
+    assert all(g.grad_fn is not None for g in graph)
+    for first, second in zip(fast, graph):
+        torch.testing.assert_close(first, second, atol=1e-12, rtol=1e-10)
+
+
 def test_gradients_reach_m_and_n_in_training():
     layer = MotionPrompt()
     prompts, attention = layer(make_clip("BCTHW"))

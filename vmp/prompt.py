@@ -26,6 +26,7 @@ from torch import nn
 
 from vmp.attention import FUNCTIONS, PowerNormalisation
 from vmp.layout import check_layout, from_canonical, to_canonical
+from vmp.normalisation import KINETICS
 
 #: ITU-R BT.601 luma weights for R, G, B.
 BT601_RGB = (0.299, 0.587, 0.114)
@@ -115,8 +116,8 @@ class MotionPrompt(nn.Module):
     def __init__(
         self,
         layout: str = "BCTHW",
-        mean: Sequence[float] = (0.45, 0.45, 0.45),
-        std: Sequence[float] = (0.225, 0.225, 0.225),
+        mean: Sequence[float] = KINETICS.mean,
+        std: Sequence[float] = KINETICS.std,
         channels: str = "RGB",
         m: float | None = None,
         n: float | None = None,
@@ -262,13 +263,16 @@ class _PromptFunction(torch.autograd.Function):
         else:
             attention, shifted = shifted.mul_(slope * unit).sigmoid_(), None
         prompts = frames[:, :, 1:] * over_channels(attention)
-        ctx.save_for_backward(frames, slope, attention, shifted)
+        ctx.save_for_backward(frames, slope, shift, attention, shifted)
         ctx.luma_weights = luma_weights
         return prompts, attention
 
     @staticmethod
     def backward(ctx, grad_prompts, grad_attention):  # noqa: ANN001, ANN205
-        frames, slope, attention, shifted = ctx.saved_tensors
+        frames, slope, shift, attention, shifted = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: this backward will be differentiated again
+            return _differentiable_backward(frames, slope, shift, ctx.luma_weights, ctx.needs_input_grad,
+                                            grad_prompts, grad_attention)
         needs_frames, needs_slope, needs_shift, _ = ctx.needs_input_grad
         moving = frames[:, :, 1:]
         # dL/dA: the attention's own gradient (from TAV) plus the prompts', summed over channels.
@@ -294,3 +298,24 @@ def _frames_gradient(grad_prompts, grad_difference, attention, frames, luma_weig
     for channel, weight in enumerate(luma_weights):
         grad_frames[:, channel].add_(grad_gray, alpha=weight)
     return grad_frames
+
+
+def _differentiable_backward(frames, slope, shift, luma_weights, needs, grad_prompts, grad_attention):  # noqa: ANN001, ANN202
+    """The backward pass in out-of-place operations on the saved inputs, so that autograd can
+    differentiate it again (double backward, ``create_graph=True``); the first-order path above
+    keeps its in-place kernels and its speed."""
+    shifted = gray_differences(frames, luma_weights) - shift  # D - b, recomputed with its graph
+    attention = torch.sigmoid(slope * shifted)
+    grad_map = grad_attention + (grad_prompts * frames[:, :, 1:]).sum(dim=1)
+    grad_logit = grad_map * attention * (1 - attention)
+    grad_slope = (grad_logit * shifted).sum() if needs[1] else None
+    grad_shift = -slope * grad_logit.sum() if needs[2] else None
+    grad_frames = None
+    if needs[0]:
+        grad_difference = slope * grad_logit  # dL/dD_t, t = 1..T: +G_t, -G_{t-1}
+        grad_gray = (nn.functional.pad(grad_difference, (0, 0, 0, 0, 1, 0))
+                     - nn.functional.pad(grad_difference, (0, 0, 0, 0, 0, 1)))
+        weights = torch.tensor(luma_weights, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1, 1)
+        through_product = nn.functional.pad(grad_prompts * over_channels(attention), (0, 0, 0, 0, 1, 0))
+        grad_frames = weights * grad_gray.unsqueeze(1) + through_product
+    return grad_frames, grad_slope, grad_shift, None

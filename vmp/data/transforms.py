@@ -9,7 +9,7 @@ decision apply to every frame of the clip, so the motion between frames is untou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import torch
 from torchvision import tv_tensors
@@ -17,9 +17,18 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from vmp.layout import check_layout
+from vmp.normalisation import KINETICS
 
-KINETICS_MEAN = (0.45, 0.45, 0.45)
-KINETICS_STD = (0.225, 0.225, 0.225)
+#: The default normalisation (:data:`vmp.normalisation.KINETICS`); a backbone's own comes from its spec.
+KINETICS_MEAN, KINETICS_STD = KINETICS
+
+
+class BackboneSpecLike(Protocol):
+    """What a transform reads from a backbone's spec (:class:`vmp.models.BackboneSpec`)."""
+
+    layout: str
+    mean: Sequence[float]
+    std: Sequence[float]
 
 
 def three_crop(clip: torch.Tensor, size: int) -> list[torch.Tensor]:
@@ -67,6 +76,12 @@ class ClipTransform:
         random_part = [v2.RandomCrop(self.size)] + ([v2.RandomHorizontalFlip()] if self.flip else [])
         self.augment = v2.Compose(random_part) if self.train else None
         self.normalize = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)])
+
+    @classmethod
+    def for_backbone(cls, spec: BackboneSpecLike, **options) -> ClipTransform:
+        """The transform a backbone reads: its spec's layout and normalisation (see
+        :data:`vmp.models.SPECS`), with any other field in ``options``."""
+        return cls(**options, layout=spec.layout, mean=spec.mean, std=spec.std)
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         if frames.dim() != 4 or frames.shape[-1] != 3:
