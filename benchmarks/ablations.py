@@ -30,7 +30,7 @@ from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import DEFAULT_START
-from vmp.report import STARTED_CONFIGS, from_start
+from vmp.report import STARTED_CONFIGS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ablations.jsonl"
 SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}

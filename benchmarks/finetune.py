@@ -69,7 +69,8 @@ def validation_mean(runs: list[dict], lr: float, seed: int, inputs: list[str], p
                            if r["lr"] == lr and r["seed"] == seed and r["input"] in inputs and r["prompt_lr"] == prompt_lr)
 
 
-def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: list[str] = list(INPUTS)) -> dict:
+def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: list[str] | None = None) -> dict:
+    select_inputs = list(INPUTS) if select_inputs is None else select_inputs
     profile = get_profile("book")
     splits = load_splits(profile, SPECS[backbone].layout).subset(**SUBSET)
     default_prompt_lr = profile.prompt_lr

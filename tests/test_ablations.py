@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-import ablations  # noqa: E402
+import ablations
 
 
 def test_a_line_cut_by_a_kill_is_dropped_and_the_rest_kept(tmp_path):

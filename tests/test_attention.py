@@ -102,7 +102,7 @@ def test_bad_function_and_parameter_arguments_name_the_problem():
     with pytest.raises(ValueError, match="unknown PN function"):
         PowerNormalisation("sigmoid")
     with pytest.raises(TypeError, match="no slope"):
-        MotionPrompt(function="sigme").slope
+        _ = MotionPrompt(function="sigme").slope
 
 
 def test_sigmoid_stays_the_default_and_reports_slope_and_shift():

@@ -7,14 +7,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from videos import decode_indices, write_indexed_video
 
 import vmp.data.io as video_io
-from vmp.data.datasets import ClipDataset, VideoSample
 from vmp.data import (
-    ClipTransform, VideoFolder, VideoList, VideoReadError, clip_indices, read_frames, sample_video,
-    three_crop, video_info, write_video,
+    ClipTransform,
+    VideoFolder,
+    VideoList,
+    VideoReadError,
+    clip_indices,
+    read_frames,
+    sample_video,
+    three_crop,
+    video_info,
+    write_video,
 )
-from videos import decode_indices, write_indexed_video
+from vmp.data.datasets import ClipDataset, VideoSample
 
 FORMATS = [".mp4", ".avi", ".webm", ".mkv"]
 BACKENDS = ["decord", "pyav"] if video_io.decord is not None else ["pyav"]

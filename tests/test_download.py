@@ -11,10 +11,17 @@ import threading
 import zipfile
 
 import pytest
-
-from vmp.data.download import (ChecksumError, NotTheFileError, UnsafeArchiveError, download, extract, resolve_cache_dir,
-                               ucf101_subset)
 from videos import write_indexed_video
+
+from vmp.data.download import (
+    ChecksumError,
+    NotTheFileError,
+    UnsafeArchiveError,
+    download,
+    extract,
+    resolve_cache_dir,
+    ucf101_subset,
+)
 
 
 @pytest.fixture()

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-import colab_cells  # noqa: E402
+import colab_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,11 +9,17 @@ import torch
 
 import vmp.models.backbones as backbones
 from vmp.checkpoint import CheckpointError
-from vmp.models.adapter import INPUTS
 from vmp.models import (
-    ModelConfigError, NetworkUnavailableError, PromptedModel, Tiny3D, build_backbone, build_model,
-    slowfast_pathways, with_motion_prompt,
+    ModelConfigError,
+    NetworkUnavailableError,
+    PromptedModel,
+    Tiny3D,
+    build_backbone,
+    build_model,
+    slowfast_pathways,
+    with_motion_prompt,
 )
+from vmp.models.adapter import INPUTS
 
 SMALL = {  # name: (T, crop)
     "tiny3d": (8, 32),

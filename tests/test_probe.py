@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import probe  # noqa: E402
+import probe
 
 
 def test_features_are_the_input_of_the_last_linear_layer():

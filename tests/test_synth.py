@@ -13,8 +13,17 @@ from torch import nn
 from vmp.__main__ import main
 from vmp.data import VideoFolder, read_frames, video_info
 from vmp.data.synth import (
-    CLASSES, NO_DISTRACTORS, NUISANCE, SOURCE_CLASSES, Distractors, SynthConfig, clip_with_mask, generate, nuisance,
-    split_sizes, trajectory,
+    CLASSES,
+    NO_DISTRACTORS,
+    NUISANCE,
+    SOURCE_CLASSES,
+    Distractors,
+    SynthConfig,
+    clip_with_mask,
+    generate,
+    nuisance,
+    split_sizes,
+    trajectory,
 )
 
 
@@ -91,7 +100,7 @@ def test_the_source_task_has_its_own_coarse_classes(tmp_path):
     assert manifest["classes"] == list(SOURCE_CLASSES)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == sorted(SOURCE_CLASSES)
     with pytest.raises(ValueError, match="task must be one of"):
-        SynthConfig(task="kinetics").class_names
+        _ = SynthConfig(task="kinetics").class_names
     with pytest.raises(ValueError, match="between 1 and 8 for the source task"):
         generate(tmp_path, SynthConfig(task="source", classes=9))
 
@@ -251,4 +260,4 @@ def test_the_directed_source_task_puts_the_slides_direction_in_the_label():
     forced_moves, _ = source_trajectory("slide-h", 9, 80, np.random.default_rng(3), 1.0)
     assert np.allclose(abs(pooled_moves), abs(forced_moves))
     with pytest.raises(ValueError, match="task must be one of"):
-        dataclasses.replace(SOURCE, task="nope").class_names
+        _ = dataclasses.replace(SOURCE, task="nope").class_names

@@ -4,7 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from vmp.viz import learning_curves  # noqa: E402
+from vmp.viz import learning_curves
 
 
 def test_learning_curves_draw_one_line_per_run_and_chance():

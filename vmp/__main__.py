@@ -6,6 +6,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vmp.data import VideoFolder
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -40,7 +44,7 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout: str,
-              temporal_views: int = 1, spatial_views: int = 1):
+              temporal_views: int = 1, spatial_views: int = 1) -> VideoFolder | None:
     """The evaluation dataset of ``data/split``, or None if there is no such split."""
     from vmp.data import ClipTransform, VideoFolder
 

@@ -100,7 +100,7 @@ def read_torch_file(path: str | os.PathLike) -> Any:
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises several types for a damaged file
+    except Exception as error:  # torch raises several types for a damaged file
         raise CheckpointError(f"checkpoint {path} is damaged or not a PyTorch checkpoint: {error}") from error
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -37,7 +37,7 @@ def refuse_names(function: Callable, forbidden: Iterable[str], why: str) -> None
     assert not used, f"{function.__name__} uses {', '.join(used)}: {why}"
 
 
-def _call(function: Callable, *args):
+def _call(function: Callable, *args) -> Any:
     """Call the student's function; a stub still raising NotImplementedError is named as such."""
     try:
         return function(*args)

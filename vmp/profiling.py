@@ -27,7 +27,7 @@ class _StorageLedger(TorchDispatchMode):
     def _release(self, key: int) -> None:
         self.current -= self.live.pop(key, 0)
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001 - torch's signature
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None) -> Any:  # noqa: ANN001 - torch's signature
         result = func(*args, **(kwargs or {}))
         inputs = {
             value.untyped_storage().data_ptr()

@@ -14,11 +14,10 @@ import av
 import numpy as np
 import pytest
 import torch
+from test_pages import chromium, requested_urls, site  # noqa: F401 - the fixture serves the built book
 
 from vmp import MotionPrompt
 from vmp.prompt import m_n_for
-
-from test_pages import chromium, requested_urls, site  # noqa: F401 - the fixture serves the built book
 
 MEAN, STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
 WIDTH, HEIGHT = 320, 240

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset
@@ -233,7 +233,7 @@ def _label(label: str, classes: list[str], list_file: Path, line_number: int) ->
     raise ValueError(f"{list_file}, line {line_number}: unknown class {label!r} ({len(classes)} classes known)")
 
 
-def _parse_list(list_file: Path):
+def _parse_list(list_file: Path) -> Iterator[tuple[str, str, int | None, int | None, int]]:
     """Yield (path, label, start, end, line_number) from a whitespace or CSV list file."""
     if not list_file.is_file():
         raise FileNotFoundError(f"list file not found: {list_file}")
@@ -249,7 +249,7 @@ def _parse_list(list_file: Path):
         yield _fields(fields, is_csv, list_file, line_number) + (line_number,)
 
 
-def _fields(fields: list[str], is_csv: bool, list_file: Path, line_number: int):
+def _fields(fields: list[str], is_csv: bool, list_file: Path, line_number: int) -> tuple[str, str, int | None, int | None]:
     where = f"{list_file}, line {line_number}"
     if is_csv:
         if len(fields) not in (2, 4):

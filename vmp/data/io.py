@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import av
 import numpy as np
-import torch  # noqa: F401  - decord must be imported after torch
+import torch  # decord must be imported after torch
 
 # decord bundles its own FFmpeg libraries; loaded before PyAV's they break PyAV's VP9 encoder,
 # so PyAV is imported first (above).
@@ -56,7 +56,7 @@ def _backends(backend: str | None) -> tuple[str, ...]:
     return (backend,)
 
 
-def _first_success(path: Path, backend: str | None, readers: dict):
+def _first_success(path: Path, backend: str | None, readers: dict) -> Any:
     """Try each backend's reader in turn; raise VideoReadError naming the file if none succeeds."""
     failures = []
     for name in _backends(backend):
@@ -107,7 +107,7 @@ def _out_of_range(path: Path, index: int, count: int) -> IndexError:
 # decord ------------------------------------------------------------------------------------------
 
 
-def _decord_reader(path: Path):
+def _decord_reader(path: Path) -> decord.VideoReader:
     return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
 
 

@@ -413,7 +413,7 @@ def split_sizes(clips_per_class: int, split_clips: tuple[int, int, int] | None =
 
 def generate(root: str | Path, config: SynthConfig = SynthConfig()) -> Path:
     """Write the benchmark under ``root`` and a ``synth.json`` describing it; returns ``root``."""
-    config.class_names  # raises for an unknown task
+    _ = config.class_names  # raises for an unknown task
     count = len(TASK_CLASSES[config.task])
     if not 1 <= config.classes <= count:
         raise ValueError(f"classes must be between 1 and {count} for the {config.task} task, got {config.classes}")

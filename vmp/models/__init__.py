@@ -2,7 +2,13 @@
 
 from vmp.models.adapter import INPUTS, ModelOutput, PromptedModel, build_model, slowfast_pathways, with_motion_prompt
 from vmp.models.backbones import (
-    SPECS, BackboneSpec, ModelConfigError, NetworkUnavailableError, Tiny3D, build_backbone, load_backbone_weights,
+    SPECS,
+    BackboneSpec,
+    ModelConfigError,
+    NetworkUnavailableError,
+    Tiny3D,
+    build_backbone,
+    load_backbone_weights,
 )
 
 __all__ = [

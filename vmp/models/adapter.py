@@ -26,8 +26,14 @@ import torch
 from torch import nn
 
 from vmp.layout import check_layout, from_canonical, to_canonical
-from vmp.models.backbones import (SLOWFAST_ALPHA, SPECS, ModelConfigError, architecture_options, build_backbone,
-                                  widen_input_channels)
+from vmp.models.backbones import (
+    SLOWFAST_ALPHA,
+    SPECS,
+    ModelConfigError,
+    architecture_options,
+    build_backbone,
+    widen_input_channels,
+)
 from vmp.prompt import MotionPrompt, gray_differences, luma, luma_per_unit
 from vmp.weights import book_checkpoint, load_book_weights
 

@@ -18,7 +18,7 @@ import urllib.error
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -70,7 +70,7 @@ class NetworkUnavailableError(RuntimeError):
 
 
 @contextlib.contextmanager
-def _quiet_pytorchvideo_import():
+def _quiet_pytorchvideo_import() -> Iterator[None]:
     """pytorchvideo 0.1.5 decorates functions with the deprecated ``torch.jit.script`` at import."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
