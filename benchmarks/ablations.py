@@ -8,8 +8,8 @@ once per configuration in :data:`CONFIGS` and seed. Runs go in seed-major order,
 to ``benchmarks/results/ablations.jsonl``; a run already there is skipped, so an interrupted sweep
 resumes where it stopped. A configuration whose layer starts at ``DEFAULT_START`` is identified by
 that start too (its records' ``initial``), so the file keeps the runs of an earlier start beside
-those of the current one; :func:`from_start` picks one. Chapter 10 reads the file: it chooses λ on the validation split, then
-reports paired differences on test with 95 % intervals (``vmp.report.paired_difference``).
+those of the current one; :func:`from_start` picks one. Chapter 10 reads the file: it chooses λ on
+the validation split, then reports paired differences on test with 95 % intervals (``vmp.report.paired_difference``).
 
 Alone on a 2-core CPU a run takes about 12 s for SlowFast, 23 s for TimeSformer and 8 s for Tiny3D:
 the whole sweep (3 x 17 configurations x 5 seeds) about an hour and a quarter. Run nothing else
@@ -109,8 +109,12 @@ def main() -> None:
                     continue
                 record = one_run(backbone, splits, config, seed)
                 append_record(args.out, record)
-                print(json.dumps({k: record[k] for k in ("backbone", "config", "seed", "val_top1", "test_top1", "seconds")}),
-                      flush=True)
+                print(
+                    json.dumps(
+                        {k: record[k] for k in ("backbone", "config", "seed", "val_top1", "test_top1", "seconds")}
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.manual_seed(0)
-    setups = {(backend, workers): footage_dataset(args.clips, backend) for backend in ("decord", "pyav") for workers in (0, 2)}
+    setups = {
+        (backend, workers): footage_dataset(args.clips, backend) for backend in ("decord", "pyav") for workers in (0, 2)
+    }
     rates: dict[tuple[str, int], list[float]] = {key: [] for key in setups}
     for _ in range(args.rounds):
         for (backend, workers), dataset in setups.items():

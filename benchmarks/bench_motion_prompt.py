@@ -161,19 +161,28 @@ def main() -> None:
 
     print("power normalisations against the sigmoid and the floor (forward | forward+backward)")
     for name in pn_layers:
-        print(f"  {name:8s} / sigmoid {medians[f'{name} fwd'] / medians['ours fwd']:5.2f}x | "
-              f"{medians[f'{name} fwd+bwd'] / medians['ours fwd+bwd']:5.2f}x    / floor "
-              f"{medians[f'{name} fwd'] / medians['floor fwd']:5.2f}x | {medians[f'{name} fwd+bwd'] / medians['floor fwd+bwd']:5.2f}x")
+        print(
+            f"  {name:8s} / sigmoid {medians[f'{name} fwd'] / medians['ours fwd']:5.2f}x | "
+            f"{medians[f'{name} fwd+bwd'] / medians['ours fwd+bwd']:5.2f}x    / floor "
+            f"{medians[f'{name} fwd'] / medians['floor fwd']:5.2f}x | "
+            f"{medians[f'{name} fwd+bwd'] / medians['floor fwd+bwd']:5.2f}x"
+        )
 
     returned_bytes = prompt_bytes * 4 // 3  # prompts (3 channels) + attention (1 channel)
     print("extra peak memory of one forward pass (outputs and autograd's saved tensors included),")
     print(f"  in units of what the layer returns, prompts + attention ({returned_bytes / 2**20:.0f} MiB) [goal <= 1.5]")
-    for name, fn in (("ours, inference", ours_forward), ("ours, training", lambda: layer(clip)),
-                     ("authors, inference", authors_forward),
-                     ("authors, training", lambda: authors_motion_prompt(clip, m, n)),
-                     ("floor (copy)", floor_forward),
-                     *((f"{name}, inference", lambda pn_layer=pn_layer: _inference(pn_layer, clip)) for name, pn_layer in pn_layers.items()),
-                     *((f"{name}, training", lambda pn_layer=pn_layer: pn_layer(clip)) for name, pn_layer in pn_layers.items())):
+    for name, fn in (
+        ("ours, inference", ours_forward),
+        ("ours, training", lambda: layer(clip)),
+        ("authors, inference", authors_forward),
+        ("authors, training", lambda: authors_motion_prompt(clip, m, n)),
+        ("floor (copy)", floor_forward),
+        *(
+            (f"{name}, inference", lambda pn_layer=pn_layer: _inference(pn_layer, clip))
+            for name, pn_layer in pn_layers.items()
+        ),
+        *((f"{name}, training", lambda pn_layer=pn_layer: pn_layer(clip)) for name, pn_layer in pn_layers.items()),
+    ):
         peak, result = peak_allocated_bytes(fn)
         del result
         print(f"  {name:20s} {peak / returned_bytes:5.2f}x   ({peak / prompt_bytes:4.2f}x the prompts alone)")

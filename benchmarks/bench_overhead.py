@@ -51,7 +51,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=list(STANDARD))
     args = parser.parse_args()
-    print(f"{torch.get_num_threads()} threads, torch {torch.__version__}, {args.rounds} alternating rounds after one warm-up, medians")
+    print(
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}, {args.rounds} alternating rounds after one "
+        "warm-up, medians"
+    )
     for name in args.models:
         frames, crop, batch = STANDARD[name]
         options = VIT_B if name == "timesformer" else {}

@@ -55,7 +55,9 @@ def run_numbers(text: str) -> dict[str, float]:
     if match := re.search(r"slope, start -> end: (\{.*\})", text):
         numbers["slope"] = ast.literal_eval(match.group(1))["VMP"][1]
         numbers["shift"] = ast.literal_eval(re.search(r"shift, start -> end: (\{.*\})", text).group(1))["VMP"][1]
-    if match := re.search(r"test top-1: your run ([0-9.]+)%.*\nslope: your run ([0-9.]+).*\nshift: your run (\S+);", text):
+    if match := re.search(
+        r"test top-1: your run ([0-9.]+)%.*\nslope: your run ([0-9.]+).*\nshift: your run (\S+);", text
+    ):
         numbers.update(vmp=float(match.group(1)) / 100, slope=float(match.group(2)), shift=float(match.group(3)))
     return numbers
 
@@ -66,7 +68,9 @@ def recorded(chapter: str) -> dict[str, list[float]]:
     if chapter in ("07_slowfast", "08_x3d", "09_timesformer"):
         final = json.loads((RESULTS / "finetune.json").read_text())[backbone]["final"]
         values = {input: [run["test_top1"] for run in runs] for input, runs in final.items()}
-        values.update(slope=[run["slope"][-1] for run in final["vmp"]], shift=[run["shift"][-1] for run in final["vmp"]])
+        values.update(
+            slope=[run["slope"][-1] for run in final["vmp"]], shift=[run["shift"][-1] for run in final["vmp"]]
+        )
         return values
     if chapter == "10_results_and_ablations":  # one line of the regimes study re-run: tiny3d, vmp, seed 0, base regime
         study = read_records(RESULTS / "regimes.jsonl")

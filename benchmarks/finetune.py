@@ -65,8 +65,11 @@ def one_run(backbone: str, splits, input: str, seed: int, lr: float, prompt_lr: 
 
 def validation_mean(runs: list[dict], lr: float, seed: int, inputs: list[str], prompt_lr: float | None) -> float:
     """Mean last-epoch validation top-1 of the selection runs: ``seed``, ``lr``, ``inputs``, the default layer rate."""
-    return statistics.mean(r["val_top1"] for r in runs
-                           if r["lr"] == lr and r["seed"] == seed and r["input"] in inputs and r["prompt_lr"] == prompt_lr)
+    return statistics.mean(
+        r["val_top1"]
+        for r in runs
+        if r["lr"] == lr and r["seed"] == seed and r["input"] in inputs and r["prompt_lr"] == prompt_lr
+    )
 
 
 def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: list[str] | None = None) -> dict:
@@ -80,7 +83,11 @@ def finetune(backbone: str, lrs: list[float], seeds: list[int], select_inputs: l
         return validation_mean(runs, lr, seeds[0], select_inputs, default_prompt_lr)
 
     lr = max(lrs, key=mean_val)
-    runs += [one_run(backbone, splits, input, seeds[0], lr, default_prompt_lr) for input in INPUTS if input not in select_inputs]
+    runs += [
+        one_run(backbone, splits, input, seeds[0], lr, default_prompt_lr)
+        for input in INPUTS
+        if input not in select_inputs
+    ]
     runs.append(one_run(backbone, splits, "vmp", seeds[0], lr, None))  # the layer at the backbone's rate
     candidates = {default_prompt_lr: next(r for r in runs if r["lr"] == lr and r["input"] == "vmp"
                                           and r["prompt_lr"] == default_prompt_lr),

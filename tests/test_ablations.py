@@ -28,7 +28,9 @@ def test_every_configuration_is_a_train_and_test_call():
         assert set(options) <= accepted, (name, options)
     assert {"frames", "vmp", "vmp_frozen", "vmp_paper_init", "gamma", "maxexp", "sigme", "asinhe", "stacked",
             "gated", "gray_difference", "difference_frames", "rgb_difference", "vmp_other_lr"} <= set(ablations.CONFIGS)
-    assert ablations.other_prompt_lr("slowfast_r50") == {"prompt_lr": ablations.PROMPT_LR}  # its recipe uses the backbone's
+    assert ablations.other_prompt_lr("slowfast_r50") == {
+        "prompt_lr": ablations.PROMPT_LR
+    }  # its recipe uses the backbone's
     assert ablations.other_prompt_lr("tiny3d") == {"prompt_lr": None}
 
 
@@ -43,8 +45,14 @@ def test_runs_from_another_start_are_kept_apart():
     records = [former, current, frames, paper]
     assert from_start(records, (30.0, 0.1)) == [former, frames, paper]
     assert from_start(records, (30.0, -0.3)) == [current, frames, paper]
-    assert from_start(records, (30.0, 0.1), configs=("vmp_paper_init",)) == [former, current, frames]  # only its listed configs are filtered
-    assert ablations.run_key("tiny3d", "vmp", 0, former["initial"]) != ablations.run_key("tiny3d", "vmp", 0, current["initial"])
+    assert from_start(records, (30.0, 0.1), configs=("vmp_paper_init",)) == [
+        former,
+        current,
+        frames,
+    ]  # only its listed configs are filtered
+    assert ablations.run_key("tiny3d", "vmp", 0, former["initial"]) != ablations.run_key(
+        "tiny3d", "vmp", 0, current["initial"]
+    )
     assert ablations.run_key("tiny3d", "frames", 0) == ablations.run_key("tiny3d", "frames", 0, None)
     assert ablations.run_key("tiny3d", "vmp", 0) == ablations.run_key("tiny3d", "vmp", 0, ablations.DEFAULT_START)
 

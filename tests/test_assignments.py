@@ -45,8 +45,11 @@ def answered(assignment: str, changes: dict[str, str] | None = None) -> nbformat
 
 def graded_parts(assignment: str) -> dict[str, float]:
     """Each automatically graded part's points, from the source notebook's test cells."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"] for cell in source(assignment).cells
-            if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"]["solution"]}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+        for cell in source(assignment).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"]["solution"]
+    }
 
 
 def test_every_assignment_has_a_task_a_rubric_public_and_hidden_tests_and_a_part_graded_by_hand():

@@ -45,7 +45,9 @@ def test_pn_attention_matches_an_independent_implementation(function, value_at):
     prompts, attention = layer(clip)
     expected = numpy_attention(clip.numpy(), function, value)
     np.testing.assert_allclose(attention.detach().numpy(), expected, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(prompts.detach().numpy(), clip[:, :, 1:].numpy() * expected[:, None], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        prompts.detach().numpy(), clip[:, :, 1:].numpy() * expected[:, None], rtol=1e-9, atol=1e-12
+    )
     assert attention.min() >= 0 and attention.max() <= 1
 
 
@@ -55,7 +57,11 @@ def test_pn_gradients_pass_gradcheck_in_float64(function):
     clip = random_clip(1, (1, 3, 4, 3, 4))
     # keep every |D| away from 0 (where |.| has a kink) and below 1 (where the clip to [0, 1] has one)
     gray_step = torch.linspace(0.05, 0.3, 3 * 4, dtype=torch.float64).view(1, 1, 1, 3, 4)
-    steps = torch.arange(4, dtype=torch.float64).view(1, 1, 4, 1, 1) * gray_step / torch.tensor(STD, dtype=torch.float64).view(1, 3, 1, 1, 1)
+    steps = (
+        torch.arange(4, dtype=torch.float64).view(1, 1, 4, 1, 1)
+        * gray_step
+        / torch.tensor(STD, dtype=torch.float64).view(1, 3, 1, 1, 1)
+    )
     clip = (clip * 0.01 + steps).requires_grad_(True)
 
     def attention_and_prompts(frames, parameter):
@@ -67,7 +73,9 @@ def test_pn_gradients_pass_gradcheck_in_float64(function):
 
 def test_bounded_and_unbounded_are_inverse_and_refuse_the_ends():
     for value in (0.06, 0.5, 1.99):
-        assert bounded(torch.tensor(unbounded(value, 0.05, 2.0), dtype=torch.float64), 0.05, 2.0).item() == pytest.approx(value)
+        assert bounded(
+            torch.tensor(unbounded(value, 0.05, 2.0), dtype=torch.float64), 0.05, 2.0
+        ).item() == pytest.approx(value)
     with pytest.raises(ValueError, match=r"\(0.05, 2.0\)"):
         unbounded(2.0, 0.05, 2.0)
 

@@ -17,10 +17,14 @@ import colab_cells  # noqa: E402
 
 
 def test_every_chapter_sets_colab_up_from_config():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "colab_cells.py"), "--check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "colab_cells.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     chapters = [path for path in colab_cells.chapters() if path.name != "00_preface.ipynb"]
-    assert chapters and all(colab_cells.setup_cell_index(nbformat.read(path, as_version=4)) is not None for path in chapters)
+    assert chapters and all(
+        colab_cells.setup_cell_index(nbformat.read(path, as_version=4)) is not None for path in chapters
+    )
 
 
 def test_the_colab_cell_is_pinned_and_fails_loudly(tmp_path):

@@ -8,7 +8,10 @@ from vmp.report import paired_difference
 
 
 def correct(clip, slope, shift, mean, std):
-    mean_t, std_t = torch.tensor(mean, dtype=clip.dtype).view(1, 3, 1, 1, 1), torch.tensor(std, dtype=clip.dtype).view(1, 3, 1, 1, 1)
+    mean_t, std_t = (
+        torch.tensor(mean, dtype=clip.dtype).view(1, 3, 1, 1, 1),
+        torch.tensor(std, dtype=clip.dtype).view(1, 3, 1, 1, 1),
+    )
     pixels = clip * std_t + mean_t
     gray = 0.299 * pixels[:, 0] + 0.587 * pixels[:, 1] + 0.114 * pixels[:, 2]
     attention = torch.sigmoid(slope * (gray[:, 1:] - gray[:, :-1] - shift))

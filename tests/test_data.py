@@ -146,7 +146,12 @@ def test_short_video_repeats_its_last_frame():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"mode": "sideways"}, "mode"), ({"views": 3}, "one view"), ({"rate": 0}, "positive"), ({"frames": 0}, "positive")],
+    [
+        ({"mode": "sideways"}, "mode"),
+        ({"views": 3}, "one view"),
+        ({"rate": 0}, "positive"),
+        ({"frames": 0}, "positive"),
+    ],
 )
 def test_bad_sampling_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -236,7 +241,11 @@ def test_cache_decodes_each_video_once_and_changes_nothing(folder, monkeypatch):
 
     reads = []
     real_read = datasets.read_frames
-    monkeypatch.setattr(datasets, "read_frames", lambda path, indices, backend=None: reads.append(path) or real_read(path, indices, backend))
+    monkeypatch.setattr(
+        datasets,
+        "read_frames",
+        lambda path, indices, backend=None: reads.append(path) or real_read(path, indices, backend),
+    )
     plain = VideoFolder(folder, "train", frames=4, rate=2, seed=3)
     cached = VideoFolder(folder, "train", frames=4, rate=2, seed=3, cache=True)
     for epoch in range(2):
@@ -252,7 +261,9 @@ def test_cache_decodes_each_video_once_and_changes_nothing(folder, monkeypatch):
     part = cached.subset(num_classes=2, per_class=2, seed=1)  # relabelled samples, same frames
     assert [part[i][0].shape for i in range(len(part))] and reads == []
     segment = VideoList.__new__(VideoList)  # a segment is cached by itself, in its own numbering
-    ClipDataset.__init__(segment, [VideoSample(plain.samples[0].path, 0, 4, 10)], ["jump"], frames=3, mode="center", cache=True)
+    ClipDataset.__init__(
+        segment, [VideoSample(plain.samples[0].path, 0, 4, 10)], ["jump"], frames=3, mode="center", cache=True
+    )
     assert decode_indices(segment[0][0]) == [5, 6, 7]
 
 

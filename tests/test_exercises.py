@@ -40,14 +40,21 @@ def test_signed_difference():
     assert check(signed_difference) == "signed_difference: correct"
     fails(check, stub, "still the stub")
     fails(check, lambda frames: (CHAPTER_FRAMES @ BT601).diff(dim=0), "shape|values")  # the chapter's frames
-    fails(check, lambda frames: gray_differences(frames.permute(3, 0, 1, 2).unsqueeze(0).float(), (0.299, 0.587, 0.114))[0],
-          "uses gray_differences")
+    fails(
+        check,
+        lambda frames: gray_differences(frames.permute(3, 0, 1, 2).unsqueeze(0).float(), (0.299, 0.587, 0.114))[0],
+        "uses gray_differences",
+    )
 
     def gray(frames):  # the chapter's own helper, called instead of written
         return frames.float() / 255 @ BT601
 
     fails(check, lambda frames: gray(frames).diff(dim=0), "uses gray")
-    fails(check, lambda frames: (frames.float() / 255 @ BT601)[:-1] - (frames.float() / 255 @ BT601)[1:], "sign is reversed")
+    fails(
+        check,
+        lambda frames: (frames.float() / 255 @ BT601)[:-1] - (frames.float() / 255 @ BT601)[1:],
+        "sign is reversed",
+    )
     fails(check, lambda frames: (frames.float() / 255).mean(-1).diff(dim=0), "BT.601")  # the plain mean of the channels
     fails(check, lambda frames: (frames.float() / 255 @ BT601)[1:], "values")  # gray frames, no difference (off by one)
     fails(check, lambda frames: (frames.float() @ BT601).diff(dim=0), "0-255 units")  # not divided by 255
@@ -140,7 +147,9 @@ def test_returned_bytes():
         return (prompts.nbytes + maps.nbytes) // 4 * size
 
     fails(check, measured, "uses MotionPrompt")
-    fails(check, lambda b, f, h, w, size: 4 * 8 * 112 * 112 * 4 * 4, "bytes")  # the chapter's clip, whatever the arguments
+    fails(
+        check, lambda b, f, h, w, size: 4 * 8 * 112 * 112 * 4 * 4, "bytes"
+    )  # the chapter's clip, whatever the arguments
     fails(check, lambda b, f, h, w, size: b * (f - 1) * h * w * 4 * 4, "bytes")  # float32 whatever the size
     fails(check, lambda b, f, h, w, size: b * f * h * w * 4 * size, "bytes")  # T+1 maps: off by one
     fails(check, lambda b, f, h, w, size: b * (f - 1) * h * w * 3 * size, "bytes")  # the attention forgotten

@@ -80,7 +80,9 @@ def colab_like_environment(folder: Path) -> Path:
     (target / "preinstalled.pth").write_text(f"{preinstalled}\n")
     fake = folder / "fake_colab" / "google" / "colab"
     fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text('"""Stands in for Colab\'s own module: the set-up cell only asks whether it is imported."""\n')
+    (fake / "__init__.py").write_text(
+        '"""Stands in for Colab\'s own module: the set-up cell only asks whether it is imported."""\n'
+    )
     return python
 
 
@@ -105,7 +107,10 @@ def test_a_colab_session_installs_the_tagged_book_and_runs_chapter_6(clone, tmp_
     setup = colab_cells.setup_cell_index(student)
     cell = student.cells[setup]
     content = tmp_path / "content"
-    for old, new in ((colab_cells.read_config()["url"], f"file://{clone}"), ("/content/vmp-book", f"{content}/vmp-book")):
+    for old, new in (
+        (colab_cells.read_config()["url"], f"file://{clone}"),
+        ("/content/vmp-book", f"{content}/vmp-book"),
+    ):
         assert old in cell.source, old
         cell.source = cell.source.replace(old, new)
     student.cells = student.cells[:exercises]

@@ -59,10 +59,18 @@ def test_a_stacked_model_starts_as_its_frames_model_and_learns_from_the_differen
     own = stacked.backbone.state_dict()
     stacked.backbone.load_state_dict({key: value for key, value in plain.backbone.state_dict().items()
                                       if own[key].shape == value.shape}, strict=False)
-    widened = [m for m in stacked.backbone.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 6]
+    widened = [
+        m
+        for m in stacked.backbone.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 6
+    ]
     assert len(widened) == (2 if name == "slowfast_r50" else 1)  # SlowFast has a stem per pathway
     assert all(conv.weight[:, 3:].abs().sum() == 0 for conv in widened)  # the new channels start at zero
-    plain_stems = [m for m in plain.backbone.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 3 and m.groups == 1]
+    plain_stems = [
+        m
+        for m in plain.backbone.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d)) and m.in_channels == 3 and m.groups == 1
+    ]
     for conv, original in zip(widened, plain_stems):  # their shapes differ, so load_state_dict skipped them
         conv.weight.data[:, :3] = original.weight.data
     clip = clip_for(plain, crop)
@@ -76,7 +84,9 @@ def test_gray_difference_and_difference_frames_stages_compute_their_formulas():
     clip = torch.randn(2, 3, 4, 16, 16, generator=torch.Generator().manual_seed(1))
     gray = build_model("tiny3d", 3, 3, 16, input="gray_difference")
     moving = clip[:, :, 1:] - clip[:, :, :-1]
-    expected = (0.299 * moving[:, 0] + 0.587 * moving[:, 1] + 0.114 * moving[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+    expected = (
+        (0.299 * moving[:, 0] + 0.587 * moving[:, 1] + 0.114 * moving[:, 2]).unsqueeze(1).expand(-1, 3, -1, -1, -1)
+    )
     assert torch.allclose(gray.stage(clip)[0], expected, atol=1e-6)
     product = build_model("tiny3d", 3, 3, 16, input="difference_frames")
     d = 0.225 * (0.299 * moving[:, 0] + 0.587 * moving[:, 1] + 0.114 * moving[:, 2])  # pixel units (std 0.225)
@@ -119,7 +129,9 @@ def test_slowfast_pathways_from_prompts():
 def test_slowfast_sees_the_prompted_frames():
     model = build_model("slowfast_r50", 4, 8, 64)
     seen = []
-    model.backbone.register_forward_pre_hook(lambda module, inputs: seen.append([t.clone() for t in inputs[0]]))  # pytorchvideo reuses the list
+    model.backbone.register_forward_pre_hook(
+        lambda module, inputs: seen.append([t.clone() for t in inputs[0]])
+    )  # pytorchvideo reuses the list
     clip = clip_for(model, 64, batch=1)
     model(clip)
     prompts, _ = model.prompt(clip)
@@ -263,7 +275,9 @@ def _saved_timesformer(directory, frames=8, crop=64):
                                num_attention_heads=2, intermediate_size=192, num_labels=400)
     model = TimesformerForVideoClassification(config)
     with torch.no_grad():  # distinct, smooth embeddings, so interpolation is visible
-        model.timesformer.embeddings.time_embeddings.copy_(torch.linspace(-1, 1, frames).view(1, frames, 1).expand(1, frames, 96))
+        model.timesformer.embeddings.time_embeddings.copy_(
+            torch.linspace(-1, 1, frames).view(1, frames, 1).expand(1, frames, 96)
+        )
         model.timesformer.embeddings.position_embeddings.normal_()
     model.save_pretrained(directory)
     return model
@@ -275,11 +289,15 @@ def test_pretrained_timesformer_keeps_its_embeddings_at_other_frame_counts_and_c
     embeddings = model.backbone.timesformer.embeddings
     assert embeddings.time_embeddings.shape == (1, 4, 96) and embeddings.position_embeddings.shape == (1, 1 + 4, 96)
     old = original.timesformer.embeddings
-    expected_time = torch.nn.functional.interpolate(old.time_embeddings.transpose(1, 2), size=4, mode="linear").transpose(1, 2)
+    expected_time = torch.nn.functional.interpolate(
+        old.time_embeddings.transpose(1, 2), size=4, mode="linear"
+    ).transpose(1, 2)
     assert torch.allclose(embeddings.time_embeddings, expected_time)
     assert torch.equal(embeddings.position_embeddings[:, 0], old.position_embeddings[:, 0])  # the class token's
     grid = old.position_embeddings[:, 1:].reshape(1, 4, 4, 96).permute(0, 3, 1, 2)
-    expected_grid = torch.nn.functional.interpolate(grid, size=(2, 2), mode="bicubic").permute(0, 2, 3, 1).reshape(1, 4, 96)
+    expected_grid = (
+        torch.nn.functional.interpolate(grid, size=(2, 2), mode="bicubic").permute(0, 2, 3, 1).reshape(1, 4, 96)
+    )
     assert torch.allclose(embeddings.position_embeddings[:, 1:], expected_grid, atol=1e-6)
     fresh = build_model("timesformer", 5, frames=4, crop=32, hidden_size=96, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=192).backbone.timesformer.embeddings

@@ -91,7 +91,9 @@ def test_bad_book_checkpoints_are_named(pretrained, tmp_path):
 def test_the_classifier_head_is_the_last_linear_layer():
     assert classifier_prefix(build_model("tiny3d", 3, 4, 32).backbone) == "head."
     assert classifier_prefix(build_model("timesformer", 3, 4, 32).backbone) == "classifier."
-    assert classifier_prefix(build_model("x3d_xs", 3, 4, 64, width_factor=1.0, depth_factor=1.0).backbone).endswith(".proj.")
+    assert classifier_prefix(build_model("x3d_xs", 3, 4, 64, width_factor=1.0, depth_factor=1.0).backbone).endswith(
+        ".proj."
+    )
 
 
 # The committed checkpoints ------------------------------------------------------------------------

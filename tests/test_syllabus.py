@@ -25,7 +25,9 @@ def test_the_table_has_one_row_per_planned_chapter_with_both_times(monkeypatch):
     assert len(table) == 2 + len(planned)
     assert [int(row.split("|")[2]) for row in table[2:]] == planned
     assert all(re.fullmatch(r"about \d+ min", row.split("|")[3].strip()) for row in table[2:])
-    assert all(re.fullmatch(r"\d+ (s|min)", row.split("|")[4].strip()) for row in table[2:]), "a chapter without its CPU time"
+    assert all(re.fullmatch(r"\d+ (s|min)", row.split("|")[4].strip()) for row in table[2:]), (
+        "a chapter without its CPU time"
+    )
     assert sorted(planned) == list(range(13)), "every chapter is taught in some week"
 
 

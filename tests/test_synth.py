@@ -28,7 +28,9 @@ from vmp.data.synth import (
 
 
 def digests(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.mp4"))}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.mp4"))
+    }
 
 
 def test_cli_writes_the_folder_layout(tmp_path):
@@ -45,12 +47,16 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
     config = SynthConfig(seed=3, classes=2, clips_per_class=3, frames=6, size=32)
     first = digests(generate(tmp_path / "a", config))
     assert first == digests(generate(tmp_path / "b", config))
-    assert first != digests(generate(tmp_path / "c", SynthConfig(seed=4, classes=2, clips_per_class=3, frames=6, size=32)))
+    assert first != digests(
+        generate(tmp_path / "c", SynthConfig(seed=4, classes=2, clips_per_class=3, frames=6, size=32))
+    )
 
 
 def test_distractors_are_on_by_default_and_can_be_turned_off(tmp_path):
     noisy = generate(tmp_path / "noisy", SynthConfig(classes=1, clips_per_class=3, frames=6, size=32))
-    clean = generate(tmp_path / "clean", SynthConfig(classes=1, clips_per_class=3, frames=6, size=32, distractors=NO_DISTRACTORS))
+    clean = generate(
+        tmp_path / "clean", SynthConfig(classes=1, clips_per_class=3, frames=6, size=32, distractors=NO_DISTRACTORS)
+    )
     # a spinning sprite over a still background: without distractors, pixels far from it do not change
     def background_change(root):
         path = next((root / "train").rglob("*.mp4"))
@@ -192,7 +198,11 @@ def test_nuisance_kinds_separate_the_heavy_level_on_its_scene():
     for kind in (sensor, shake, distractors, still):  # the same dim, textured scene and lit actor
         assert (kind.textured, kind.background_contrast, kind.background_level, kind.sprite_floor) == \
             (heavy.textured, heavy.background_contrast, heavy.background_level, heavy.sprite_floor)
-    assert (sensor.noise_std, sensor.flicker, sensor.patch_flicker) == (heavy.noise_std, heavy.flicker, heavy.patch_flicker)
+    assert (sensor.noise_std, sensor.flicker, sensor.patch_flicker) == (
+        heavy.noise_std,
+        heavy.flicker,
+        heavy.patch_flicker,
+    )
     assert sensor.shake == sensor.decoys == sensor.shimmers == 0
     assert shake.shake == heavy.shake and shake.noise_std == shake.flicker == shake.decoys == shake.patches == 0
     assert (distractors.decoys, distractors.shimmers) == (heavy.decoys, heavy.shimmers)

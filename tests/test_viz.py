@@ -52,7 +52,10 @@ def test_slider_figure_draws_every_combination_and_is_reproducible():
     assert len(calls) == 6 and len(explorer.pictures) == 6 and explorer.start == (1, 1)
     html = explorer.html()
     assert html.count('type="range"') == 2 and "https://" not in html and "http://" not in html
-    assert html == slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1}).html()
+    assert (
+        html
+        == slider_figure(draw, {"slope": [10, 20, 30], "shift": [-0.1, 0.1]}, start={"slope": 20, "shift": 0.1}).html()
+    )
     assert len(set(explorer.pictures.values())) == 6  # each combination its own picture
     import base64
 

@@ -55,7 +55,9 @@ def main(paths: list[str]) -> None:
     print(f"| total | {sum(s for _, s in rows):.0f} s |")
     record = json.loads(TIMES.read_text()) if TIMES.is_file() else {"chapters": {}}
     record["chapters"].update({name: round(seconds, 1) for name, seconds in rows})
-    record["machine"] = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    record["machine"] = (
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     TIMES.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

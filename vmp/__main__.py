@@ -40,7 +40,10 @@ def _pretrain(args: argparse.Namespace) -> None:
 
         args.out = CHECKPOINTS
     pretrain_all(backbones, args.data, args.out, args.epochs, args.work)
-    print(f"pretrained {', '.join(backbones)} in {time.perf_counter() - start:.0f} s; manifest in {Path(args.out) / 'manifest.json'}")
+    print(
+        f"pretrained {', '.join(backbones)} in {time.perf_counter() - start:.0f} s; manifest in "
+        f"{Path(args.out) / 'manifest.json'}"
+    )
 
 
 def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout: str,
@@ -52,7 +55,9 @@ def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout:
         return None
     transform = ClipTransform(size=crop, train=False, spatial_views=spatial_views, layout=layout)
     mode = "uniform" if temporal_views > 1 else "center"
-    return VideoFolder(data, split, frames=frames, rate=rate, mode=mode, temporal_views=temporal_views, transform=transform)
+    return VideoFolder(
+        data, split, frames=frames, rate=rate, mode=mode, temporal_views=temporal_views, transform=transform
+    )
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -90,7 +95,15 @@ def _train(args: argparse.Namespace) -> None:
                          prompt_lr=args.prompt_lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
                          tav_weight=args.tav_weight, clip_grad_norm=args.clip_grad_norm, workers=args.workers,
                          seed=args.seed, deterministic=args.deterministic, weight_decay=args.weight_decay)
-    history = fit(model, train_set, val_set, config, out=out, resume=args.resume, model_args={**model_args, "classes": train_set.classes})
+    history = fit(
+        model,
+        train_set,
+        val_set,
+        config,
+        out=out,
+        resume=args.resume,
+        model_args={**model_args, "classes": train_set.classes},
+    )
     if test_set is not None:
         metrics = evaluate(model, test_set, args.batch_size, args.workers)
         if distributed_context()[0] == 0:
@@ -120,7 +133,9 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vmp", description="Video motion prompts: data, training, evaluation.")
+    parser = argparse.ArgumentParser(
+        prog="python -m vmp", description="Video motion prompts: data, training, evaluation."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     synth = commands.add_parser("synth", help="write the motion-only synthetic benchmark as mp4 files")
@@ -130,9 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--clips-per-class", type=int, default=20, help="split 60/20/20 into train/val/test")
     synth.add_argument("--frames", type=int, default=17)
     synth.add_argument("--size", type=int, default=64, help="frame height and width in pixels")
-    synth.add_argument("--nuisance", choices=["none", "light", "heavy"], default="light",
-                       help="class-independent nuisance motion: none; light (noise, flicker, shake; the default); "
-                            "heavy (also flickering patches, shimmering texture, faint decoy sprites, more shake and noise)")
+    synth.add_argument(
+        "--nuisance",
+        choices=["none", "light", "heavy"],
+        default="light",
+        help="class-independent nuisance motion: none; light (noise, flicker, shake; the default); "
+        "heavy (also flickering patches, shimmering texture, faint decoy sprites, more shake and noise)",
+    )
     synth.add_argument("--no-distractors", action="store_true", help="the same as --nuisance none")
     synth.add_argument("--task", choices=["motion", "source"], default="motion",
                        help="motion: the motion-only target classes; source: the pretraining task")
@@ -150,21 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.set_defaults(run=_pretrain)
 
     train = commands.add_parser("train", help="train a backbone with (or without) the VMP layer")
-    train.add_argument("--data", help="root/{train,val,test}/<class>/<video>; default: the synthetic benchmark, generated in OUT/synthetic")
+    train.add_argument(
+        "--data",
+        help="root/{train,val,test}/<class>/<video>; default: the synthetic benchmark, generated in OUT/synthetic",
+    )
     train.add_argument("--model", default="tiny3d", help="tiny3d, x3d_xs, x3d_s, x3d_m, slowfast_r50 or timesformer")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--out", help="run folder for history.json, checkpoint.pt, metrics.json (default runs/MODEL)")
     train.add_argument("--no-prompt", action="store_true", help="the baseline: frames 1..T, no VMP layer")
     train.add_argument("--input", choices=["vmp", "frames", "difference"], default="vmp")
     train.add_argument("--tav-weight", type=float, default=0.0, help="lambda, the weight of the TAV term")
-    train.add_argument("--prompt-init", type=float, nargs=2, metavar=("SLOPE", "SHIFT"),
-                       help="start the layer at this slope and shift (default: m, n drawn from N(1e-5, 1) as the paper does)")
+    train.add_argument(
+        "--prompt-init",
+        type=float,
+        nargs=2,
+        metavar=("SLOPE", "SHIFT"),
+        help="start the layer at this slope and shift (default: m, n drawn from N(1e-5, 1) as the paper does)",
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--frames", type=int, help="T, the frames the backbone sees (the clip has T+1)")
     train.add_argument("--rate", type=int, default=1, help="take every RATE-th frame")
     train.add_argument("--crop", type=int, help="crop size (default 64 on the synthetic data, else the backbone's)")
-    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
-                       help="random horizontal flips (default: on, except on the synthetic data where direction is the label)")
+    train.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random horizontal flips (default: on, except on the synthetic data where direction is the label)",
+    )
     train.add_argument("--weights", help="'kinetics', a Hugging Face id (TimeSformer) or a local checkpoint")
     train.add_argument("--batch-size", type=int, default=8)
     train.add_argument("--optimizer", choices=["sgd", "adamw"], default="adamw")

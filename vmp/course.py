@@ -37,8 +37,10 @@ def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.T
         shift_tensor = torch.tensor(reference.shift.item(), dtype=torch.float64, requires_grad=True)
         prompts, attention = motion_prompt(clip, slope_tensor, shift_tensor, mean, std)
         where = f"trial {trial} (slope {slope:.2f}, shift {shift:+.3f}, mean {mean}, std {std})"
-        assert tuple(attention.shape) == tuple(want_attention.shape), \
-            f"{where}: attention has shape {tuple(attention.shape)}, expected {tuple(want_attention.shape)} (B, T, H, W)"
+        assert tuple(attention.shape) == tuple(want_attention.shape), (
+            f"{where}: attention has shape {tuple(attention.shape)}, expected {tuple(want_attention.shape)} (B, T, H, "
+            "W)"
+        )
         assert tuple(prompts.shape) == tuple(want_prompts.shape), \
             f"{where}: prompts have shape {tuple(prompts.shape)}, expected {tuple(want_prompts.shape)} (B, C, T, H, W)"
         assert torch.allclose(attention.double(), want_attention, atol=1e-6), \
@@ -54,7 +56,10 @@ def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.T
         (torch.sigmoid(slope_ref * (difference - shift_ref)) * weights).sum().backward()
         assert slope_tensor.grad is not None and shift_tensor.grad is not None, \
             f"{where}: no gradient reached slope or shift (is the attention computed from them with torch ops?)"
-        for name, got, want in (("slope", slope_tensor.grad, slope_ref.grad), ("shift", shift_tensor.grad, shift_ref.grad)):
+        for name, got, want in (
+            ("slope", slope_tensor.grad, slope_ref.grad),
+            ("shift", shift_tensor.grad, shift_ref.grad),
+        ):
             assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-8), \
                 f"{where}: dL/d{name} is {got.item():.6g}, expected {want.item():.6g}"
     return f"motion_prompt: {trials} random clips, values and gradients match vmp.MotionPrompt"
@@ -79,6 +84,8 @@ def check_paired_report(runs_a: dict[int, float], runs_b: dict[int, float], clai
                     f"runs_{name}[{seed}] = {value} is not a whole number of right clips out of {test_clips}"
     interval = paired_difference(runs_a, runs_b)
     for name, value, expected in zip(("mean", "low", "high"), claimed, interval[:3]):
-        assert abs(value - expected) < 5e-4, \
-            f"reported {name} {value:.4f} does not follow from the runs ({expected:.4f}, paired t over {len(seeds)} seeds)"
+        assert abs(value - expected) < 5e-4, (
+            f"reported {name} {value:.4f} does not follow from the runs ({expected:.4f}, paired t over {len(seeds)} "
+            "seeds)"
+        )
     return interval

@@ -113,7 +113,9 @@ def check_attention_from_normalised(attention_from_normalised: Callable) -> str:
         with torch.no_grad():
             expected = reference(clip).attention
         mine = _call(attention_from_normalised, clip, std, slope, shift)
-        where = f"clip {tuple(clip.shape)}, std {tuple(round(s, 3) for s in std)}, slope {slope:.1f}, shift {shift:+.2f}"
+        where = (
+            f"clip {tuple(clip.shape)}, std {tuple(round(s, 3) for s in std)}, slope {slope:.1f}, shift {shift:+.2f}"
+        )
         assert tuple(mine.shape) == tuple(expected.shape), \
             f"{where}: shape {tuple(mine.shape)}, expected (B, T, H, W) = {tuple(expected.shape)}"
         error = (torch.as_tensor(mine, dtype=expected.dtype) - expected).abs().max().item()
@@ -177,16 +179,22 @@ def check_slow_indices(slow_indices: Callable[[int, int], list[int]]) -> str:
 def check_pool_kernel(pool_kernel: Callable[[int, int], tuple[int, int, int]]) -> str:
     """Chapter 8: ``pool_kernel(T, crop)``: X3D's final pooling kernel ``(T, crop / 32, crop / 32)``;
     a ``ValueError`` for a crop X3D cannot take (not a multiple of 32)."""
-    refuse_names(pool_kernel, {"build_model", "build_backbone", "create_x3d"}, "work the kernel out, do not build a network")
+    refuse_names(
+        pool_kernel, {"build_model", "build_backbone", "create_x3d"}, "work the kernel out, do not build a network"
+    )
     for T, crop in ((4, 64), (8, 96), (13, 160), (16, 224), (5, 32)):
         mine = tuple(_call(pool_kernel, T, crop))
-        assert mine == (T, crop // 32, crop // 32), f"T={T}, crop={crop}: {mine}, expected {(T, crop // 32, crop // 32)}"
+        assert mine == (T, crop // 32, crop // 32), (
+            f"T={T}, crop={crop}: {mine}, expected {(T, crop // 32, crop // 32)}"
+        )
     for crop in (72, 100, 161):
         try:
             _call(pool_kernel, 8, crop)
         except ValueError:
             continue
-        raise AssertionError(f"pool_kernel(8, {crop}) should raise ValueError: X3D takes crops that are multiples of 32")
+        raise AssertionError(
+            f"pool_kernel(8, {crop}) should raise ValueError: X3D takes crops that are multiples of 32"
+        )
     return "pool_kernel: correct"
 
 
@@ -234,13 +242,19 @@ def check_paired_difference_se(paired_difference_se: Callable) -> str:
     for clips, accuracy_a, accuracy_b, shared in ((10, 0.8, 0.5, 0.5), (12, 0.6, 0.6, 0.9), (40, 0.9, 0.3, 0.0),
                                                   (200, 0.75, 0.7, 0.8), (600, 0.7, 0.72, 0.95)):
         difficulty = torch.rand(clips, generator=generator)
-        other = torch.where(torch.rand(clips, generator=generator) < shared, difficulty, torch.rand(clips, generator=generator))
+        other = torch.where(
+            torch.rand(clips, generator=generator) < shared, difficulty, torch.rand(clips, generator=generator)
+        )
         a = [int(v) for v in difficulty < accuracy_a]
         b = [int(v) for v in other < accuracy_b]
         differences = [x - y for x, y in zip(a, b)]
         expected = statistics.stdev(differences) / math.sqrt(clips)
         mine = float(_call(paired_difference_se, list(a), list(b)))
-        assert abs(mine - expected) < 1e-9, f"{clips} clips ({sum(a)} and {sum(b)} right): {mine:.6f}, expected {expected:.6f}"
+        assert abs(mine - expected) < 1e-9, (
+            f"{clips} clips ({sum(a)} and {sum(b)} right): {mine:.6f}, expected {expected:.6f}"
+        )
     same = [1, 0, 1, 1, 0]
-    assert abs(float(_call(paired_difference_se, same, list(same)))) < 1e-12, "two identical inputs differ on no clip: 0"
+    assert abs(float(_call(paired_difference_se, same, list(same)))) < 1e-12, (
+        "two identical inputs differ on no clip: 0"
+    )
     return "paired_difference_se: correct"

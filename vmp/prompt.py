@@ -284,7 +284,11 @@ class _PromptFunction(torch.autograd.Function):
         unit = ctx.luma_weights[0]
         grad_slope = torch.dot(grad_logit.flatten(), shifted.flatten()) * unit if needs_slope else None
         grad_shift = -slope * grad_logit.sum() if needs_shift else None
-        grad_frames = _frames_gradient(grad_prompts, grad_logit * slope, attention, frames, ctx.luma_weights) if needs_frames else None
+        grad_frames = (
+            _frames_gradient(grad_prompts, grad_logit * slope, attention, frames, ctx.luma_weights)
+            if needs_frames
+            else None
+        )
         return grad_frames, grad_slope, grad_shift, None
 
 
@@ -300,7 +304,9 @@ def _frames_gradient(grad_prompts, grad_difference, attention, frames, luma_weig
     return grad_frames
 
 
-def _differentiable_backward(frames, slope, shift, luma_weights, needs, grad_prompts, grad_attention):  # noqa: ANN001, ANN202
+def _differentiable_backward(  # noqa: ANN202
+    frames, slope, shift, luma_weights, needs, grad_prompts, grad_attention  # noqa: ANN001
+):
     """The backward pass in out-of-place operations on the saved inputs, so that autograd can
     differentiate it again (double backward, ``create_graph=True``); the first-order path above
     keeps its in-place kernels and its speed."""

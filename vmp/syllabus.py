@@ -55,20 +55,26 @@ def syllabus_table(book: str | Path = ".", times: str | Path | None = None) -> s
     book = Path(book)
     plan = yaml.safe_load((book / "syllabus.yml").read_text())
     chapters = chapter_files(book)
-    times_file = Path(times) if times is not None else book.resolve().parent / "benchmarks" / "results" / "chapter_times.json"
+    times_file = (
+        Path(times) if times is not None else book.resolve().parent / "benchmarks" / "results" / "chapter_times.json"
+    )
     cpu = json.loads(times_file.read_text())["chapters"] if times_file.is_file() else {}
     rows = ["| week | chapter | study time | CPU time | in class | to hand in |", "|---|---|---|---|---|---|"]
     for week in plan["weeks"]:
         missing = [number for number in week["chapters"] if number not in chapters]
         if missing:
-            raise ValueError(f"{book / 'syllabus.yml'}: week {week['week']} names chapters {missing}, which do not exist")
+            raise ValueError(
+                f"{book / 'syllabus.yml'}: week {week['week']} names chapters {missing}, which do not exist"
+            )
         for index, number in enumerate(week["chapters"]):
             path = chapters[number]
             study = study_minutes(path, **plan["study"])
             first = index == 0
-            rows.append(f"| {week['week'] if first else ''} | {number} | about {5 * max(1, round(study / 5)):.0f} min | "
-                        f"{_duration(cpu[path.name]) if path.name in cpu else '—'} | "
-                        f"{week['topics'] if first else ''} | {week['hand_in'] if first else ''} |")
+            rows.append(
+                f"| {week['week'] if first else ''} | {number} | about {5 * max(1, round(study / 5)):.0f} min | "
+                f"{_duration(cpu[path.name]) if path.name in cpu else '—'} | "
+                f"{week['topics'] if first else ''} | {week['hand_in'] if first else ''} |"
+            )
     return "\n".join(rows)
 
 

@@ -62,7 +62,9 @@ def book_checkpoint(backbone: str, frames: int, crop: int, model_args: dict,
                                f"not {model_args}: pass those, or none")
     path = directory / entry["file"]
     if not path.is_file():
-        raise BookWeightsError(f"{directory / 'manifest.json'} lists {entry['file']} for {backbone}, but {path} is missing")
+        raise BookWeightsError(
+            f"{directory / 'manifest.json'} lists {entry['file']} for {backbone}, but {path} is missing"
+        )
     if sha256_of(path) != entry["sha256"]:
         raise BookWeightsError(f"{path} does not match the SHA-256 in {directory / 'manifest.json'}: "
                                "the file was altered or damaged; restore it (git checkout) or pretrain again")

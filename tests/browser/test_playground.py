@@ -82,7 +82,9 @@ def wait_for_frames(driver, source: str, at_least: int = 3, seconds: float = 30)
 
 def attention_of(state: dict) -> torch.Tensor:
     """vmp.MotionPrompt's attention on the two frames the page holds, at the page's slope and shift."""
-    frames = [torch.tensor(state[key], dtype=torch.float64).view(HEIGHT, WIDTH, 4)[..., :3] for key in ("previous", "current")]
+    frames = [
+        torch.tensor(state[key], dtype=torch.float64).view(HEIGHT, WIDTH, 4)[..., :3] for key in ("previous", "current")
+    ]
     pixels = torch.stack(frames).permute(3, 0, 1, 2).unsqueeze(0) / 255  # (1, 3, 2, H, W) in [0, 1]
     mean, std = torch.tensor(MEAN).view(1, 3, 1, 1, 1), torch.tensor(STD).view(1, 3, 1, 1, 1)
     m, n = m_n_for(state["slope"], state["shift"])
@@ -146,5 +148,6 @@ def test_the_sliders_and_buttons_change_the_attention(camera_browser, site):  # 
     agrees(loaded)
     driver.find_element("id", "vmp-pg-gray").click()  # readable without colour: the maps turn gray
     pixel = driver.execute_script(
-        "return Array.from(document.getElementById('vmp-pg-attention').getContext('2d').getImageData(5, 5, 1, 1).data);")
+        "return Array.from(document.getElementById('vmp-pg-attention').getContext('2d').getImageData(5, 5, 1, 1).data);"
+    )
     assert pixel[0] == pixel[1] == pixel[2]

@@ -81,7 +81,9 @@ def test_no_raw_latex_or_markdown_is_left(text):
         "Markdown bold": r"\*\*[A-Za-z][A-Za-z ,.'-]{2,}\*\*",
         "a Markdown link": r"\]\((?!\s)[^)\s]+\.(ipynb|md)\)",
     }
-    prose = "\n".join(line for line in text.splitlines() if not re.search(r"[\"=\[\]]|^\s*,→", line))  # code lines aside
+    prose = "\n".join(
+        line for line in text.splitlines() if not re.search(r"[\"=\[\]]|^\s*,→", line)
+    )  # code lines aside
     for what, pattern in leftovers.items():
         found = re.search(pattern, prose)
         assert found is None, f"{what} in the PDF: ...{prose[max(0, found.start() - 60):found.end() + 60]}..."
@@ -101,9 +103,14 @@ def test_every_figure_caption_is_printed_with_its_number(text):
 
 def test_concept_questions_print_with_their_answers(text):
     body = squeezed(text)
-    questions = [" ".join(re.sub(r"</?code>", "", q.split("$")[0]).split()[:6]) for path in chapters() if path.suffix == ".ipynb"
-                 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
-                 for q in re.findall(r"<summary>(.*?)</summary>", cell.source, re.S)]
+    questions = [
+        " ".join(re.sub(r"</?code>", "", q.split("$")[0]).split()[:6])
+        for path in chapters()
+        if path.suffix == ".ipynb"
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "markdown"
+        for q in re.findall(r"<summary>(.*?)</summary>", cell.source, re.S)
+    ]
     assert len(questions) >= 50
     missing = [q for q in questions if q not in body.replace("`", "")]
     assert not missing, f"questions not printed: {missing[:3]}"

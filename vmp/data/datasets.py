@@ -249,7 +249,9 @@ def _parse_list(list_file: Path) -> Iterator[tuple[str, str, int | None, int | N
         yield _fields(fields, is_csv, list_file, line_number) + (line_number,)
 
 
-def _fields(fields: list[str], is_csv: bool, list_file: Path, line_number: int) -> tuple[str, str, int | None, int | None]:
+def _fields(
+    fields: list[str], is_csv: bool, list_file: Path, line_number: int
+) -> tuple[str, str, int | None, int | None]:
     where = f"{list_file}, line {line_number}"
     if is_csv:
         if len(fields) not in (2, 4):

@@ -159,7 +159,9 @@ HMDB51_RETIRED = ("http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/hm
                   "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10/test_train_splits.rar")
 
 
-def ucf101_subset(cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = UCF101_SUBSET_URL) -> Path:
+def ucf101_subset(
+    cache: str | os.PathLike | None = None, sha256: str | None = None, url: str = UCF101_SUBSET_URL
+) -> Path:
     """Download and unpack the UCF101 subset; returns the folder holding ``train/val/test``.
 
     Pass ``sha256`` to pin the archive; by default its hash is recorded on first download.
@@ -189,7 +191,9 @@ def hmdb51(url: str, splits_url: str, cache: str | os.PathLike | None = None, sh
     try:
         import rarfile
     except ImportError as error:
-        raise ImportError('HMDB51 ships as RAR archives: pip install "vmp[hmdb]" (rarfile), and install unrar') from error
+        raise ImportError(
+            'HMDB51 ships as RAR archives: pip install "vmp[hmdb]" (rarfile), and install unrar'
+        ) from error
     folder = resolve_cache_dir(cache)
     root = folder / "hmdb51"
     for address in (url, splits_url):

@@ -208,7 +208,9 @@ def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generato
     return np.stack([dx, dy], axis=1), spin.get(name, zero)
 
 
-def _sprite(rng: np.random.Generator, size: int, look: tuple[int, tuple] | None = None, floor: float = 0.0) -> torch.Tensor:
+def _sprite(
+    rng: np.random.Generator, size: int, look: tuple[int, tuple] | None = None, floor: float = 0.0
+) -> torch.Tensor:
     """An RGBA sprite (4, size, size) centred in its canvas: a textured shape of random look (colours
     drawn from [floor, 1]), or of the given ``(shape, colour)`` look (the stripes' second colour stays random)."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
@@ -307,7 +309,10 @@ def _add_local_nuisance(video: torch.Tensor, nuisance: Distractors, rng: np.rand
     """Decoys, flickering patches and shimmering regions on ``video`` (T, 3, H, W) in [0, 1]."""
     frames = video.shape[0]
     for _ in range(nuisance.decoys):
-        steps = rng.normal(0, size / 40, (frames, 2)).cumsum(axis=0) + rng.normal(0, size / 30, 2) * np.arange(frames)[:, None]
+        steps = (
+            rng.normal(0, size / 40, (frames, 2)).cumsum(axis=0)
+            + rng.normal(0, size / 30, 2) * np.arange(frames)[:, None]
+        )
         decoy = _warp(_sprite(rng, size, floor=nuisance.sprite_floor), rng.uniform(0, size, 2) + steps + shake,
                       rng.uniform(0, 2 * math.pi) + rng.normal(0, 0.1, frames).cumsum(), wrap=True)
         alpha = decoy[:, 3:] * nuisance.decoy_opacity
@@ -361,7 +366,9 @@ def render(config: SynthConfig, label: int, rng: np.random.Generator, background
     start = rng.uniform(0, size, 2)
     orientation = rng.uniform(0, 2 * math.pi)
     shake = rng.uniform(-nuisance.shake, nuisance.shake, (frames, 2)) if nuisance.shake else np.zeros((frames, 2))
-    sprite = _warp(_sprite(rng, size, look, nuisance.sprite_floor), start + moves + shake, orientation + spins, wrap=True)
+    sprite = _warp(
+        _sprite(rng, size, look, nuisance.sprite_floor), start + moves + shake, orientation + spins, wrap=True
+    )
     still = backgrounds.scene(cue) if config.shortcut == "scene" else backgrounds.draw(rng, nuisance.textured)
     if nuisance.background_contrast != 1.0 or nuisance.background_level is not None:
         level = still.mean() if nuisance.background_level is None else nuisance.background_level

@@ -149,7 +149,9 @@ def build_model(
     spec = SPECS[name]
     frames, crop = frames or spec.frames, crop or spec.crop
     if checkpoints is not None and weights != "book":
-        raise ModelConfigError(f"checkpoints={str(checkpoints)!r} is read only with weights='book', not weights={weights!r}")
+        raise ModelConfigError(
+            f"checkpoints={str(checkpoints)!r} is read only with weights='book', not weights={weights!r}"
+        )
     if weights == "book":
         path, backbone_options = book_checkpoint(name, frames, crop, backbone_options, checkpoints)
         backbone = build_backbone(name, num_classes, frames, crop, None, **backbone_options)
