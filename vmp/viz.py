@@ -7,10 +7,13 @@ so a chapter can show, save or test it.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _array(image: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -313,3 +316,60 @@ def slider_figure(draw, parameters: dict[str, Sequence[float]], start: dict[str,
     first = tuple(int(np.argmin([abs(v - start.get(name, values[0])) for v in values]))
                   for name, values in parameters.items())
     return SliderFigure(pictures, parameters, first, label_format)
+
+
+def speed_benchmark_chart(regimes: dict[str, dict[str, dict[str, float]]]) -> Figure:
+    """The layer's speed benchmark (:func:`vmp.report.read_speed_benchmark`) as bars: median time
+    of each contender, forward and forward+backward, one panel per allocation regime (log scale:
+    the contenders differ up to fortyfold), and peak memory in units of what the layer returns."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
+
+    names = list(regimes)
+    figure, axes = plt.subplots(1, len(names) + 1, figsize=(3.6 * (len(names) + 1), 2.9), layout="constrained")
+    passes = (("fwd", "forward", "tab:blue"), ("fwd+bwd", "forward+backward", "tab:orange"))
+    for axis, name in zip(axes, names):
+        times = regimes[name]["times_ms"]
+        contenders = [c for c in ("ours", "authors", "floor", "compiled") if f"{c} fwd" in times]
+        for offset, (suffix, label, colour) in zip((-0.2, 0.2), passes):
+            values = [times[f"{c} {suffix}"] for c in contenders]
+            bars = axis.barh([i + offset for i in range(len(contenders))], values, height=0.4, color=colour,
+                             label=label)
+            axis.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        axis.set_yticks(range(len(contenders)), contenders)
+        axis.invert_yaxis()
+        axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set(title=f"allocation: {name}", xlabel="median time (ms, log scale)")
+    longest = max(v for name in names for v in regimes[name]["times_ms"].values())
+    shortest = min(v for name in names for v in regimes[name]["times_ms"].values())
+    for axis in axes[:-1]:
+        axis.set_xlim(shortest / 2, longest * 4)  # one scale for both regimes; room for the labels
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
+    memory = regimes[names[0]]["memory"]
+    kept = [k for k in memory if k.split(",")[0] in ("ours", "authors") or k.startswith("floor")]
+    bars = axes[-1].barh(range(len(kept)), [memory[k] for k in kept], color="tab:gray")
+    axes[-1].bar_label(bars, fmt="%.2f×", fontsize=7, padding=2)
+    axes[-1].set_yticks(range(len(kept)), kept)
+    axes[-1].invert_yaxis()
+    axes[-1].set_xlim(0, max(memory[k] for k in kept) * 1.3)
+    axes[-1].set(title="peak memory", xlabel="× what the layer returns")
+    return figure
+
+
+def disagreement_grid(clips: Sequence, attentions: Sequence, labels: Sequence[int], first: Sequence[int],
+                      second: Sequence[int], classes: Sequence[str], names: tuple[str, str] = ("frames", "VMP"),
+                      size: float = 0.9) -> Figure:
+    """Clips two inputs disagree on: each clip's frames 1..T (``(T, H, W, 3)`` in [0, 1]) over the
+    layer's attention (``(T, H, W)``), with the true class and both inputs' predictions beside them
+    (a tick marks the right one, a cross the wrong one)."""
+    rows, titles, kinds = [], [], []
+    for clip, attention, label, a, b in zip(clips, attentions, labels, first, second):
+        marks = ["\u2713" if p == label else "\u2717" for p in (a, b)]
+        titles += [f"true: {classes[label]}\n{names[0]}: {classes[a]} {marks[0]}\n"
+                   f"{names[1]}: {classes[b]} {marks[1]}", "attention"]
+        rows += [list(clip), list(attention)]
+        kinds += ["rgb", "map"]
+    if not rows:
+        raise ValueError("no clips to show")
+    return grid(rows, titles, [f"frame {t}" for t in range(1, len(rows[0]) + 1)], kinds=kinds, size=size)
