@@ -125,3 +125,51 @@ def test_numbers_for_the_prose_come_from_the_runs_and_records():
                                60, 1 / 6)
     assert (records["wins_frames"], records["wins_difference"], records["seeds"]) == ("2", "2", "3")
     assert records["mean_vmp"] == "61.7%" and records["lowest"] == "40.0%"
+
+
+def test_tables_round_per_seed_values_intervals_and_the_recipe_choice():
+    from vmp.report import Interval, interval_table, per_seed_table, selection_table
+
+    table = per_seed_table({"frames": {0: 0.5833333333333334, 1: 0.85}, "VMP": {0: 0.6, 1: 0.8}})
+    assert table.splitlines()[0] == "| input | seed 0 | seed 1 | mean |"
+    assert "| frames | 58.3% | 85.0% | 71.7% |" in table
+    intervals = {("VMP", "frames"): Interval(0.017, -0.016, 0.049, 5, 0.95)}
+    assert "| VMP − frames | +1.7 | -1.6 to +4.9 | not resolved |" in interval_table(intervals)
+    records = {"chosen": {"lr": 0.003, "prompt_lr": None}, "select_inputs": ["difference"],
+               "selection": {"lr": {"0.001": 0.5555555555555556, "0.003": 0.6666666666666667},
+                             "prompt_lr": {"0.03": 0.6166666666666667, "None": 0.8}}}
+    rows = selection_table(records).splitlines()[2:]
+    assert rows[0] == "| learning rate (difference input) | 0.001 | 55.6% |  |"
+    assert rows[1].endswith("| 0.003 | 66.7% | ✓ |")
+    assert rows[3] == "| the layer's learning rate (VMP) | the backbone's (0.003) | 80.0% | ✓ |"
+
+
+def test_the_speed_benchmark_printout_reads_as_numbers():
+    from pathlib import Path
+
+    from vmp.report import read_speed_benchmark
+
+    text = (Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench_motion_prompt.txt").read_text()
+    regimes = read_speed_benchmark(text)
+    assert list(regimes) == ["glibc default", "freed memory reused"]
+    for numbers in regimes.values():
+        times, ratios = numbers["times_ms"], numbers["ratios"]
+        assert {"ours fwd", "authors fwd+bwd", "floor fwd"} <= set(times)
+        assert ratios["authors / ours, forward"] == pytest.approx(times["authors fwd"] / times["ours fwd"], rel=0.03)
+        assert numbers["memory"]["ours, inference"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="allocation regime"):
+        read_speed_benchmark("nothing here")
+
+
+def test_speed_benchmark_chart_has_a_panel_per_regime_and_one_for_memory():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from vmp.viz import speed_benchmark_chart
+
+    regimes = {name: {"times_ms": {"ours fwd": 5.0, "ours fwd+bwd": 20.0, "authors fwd": 70.0,
+                                   "authors fwd+bwd": 110.0},
+                      "memory": {"ours, inference": 1.0, "authors, inference": 3.1}} for name in ("a", "b")}
+    figure = speed_benchmark_chart(regimes)
+    assert [axis.get_title() for axis in figure.axes] == ["allocation: a", "allocation: b", "peak memory"]
+    assert len(figure.axes[0].patches) == 4 and len(figure.axes[2].patches) == 2

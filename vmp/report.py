@@ -247,3 +247,78 @@ def recorded_seed_table(records: dict, inputs: Sequence[str] = ("frames", "diffe
 def largest_chance_p(by_input: dict[str, Sequence[float]], test_clips: int, chance: float) -> float:
     """The largest p-value of guessing one's way to any recorded run: every run is above chance at that level."""
     return max(chance_p_value(value, test_clips, chance) for runs in by_input.values() for value in runs)
+
+
+# tables a reader can take in --------------------------------------------------------------------------
+
+
+def per_seed_table(values: dict[str, dict[int, float]]) -> str:
+    """A Markdown table of one metric per configuration and seed (``{name: {seed: value}}``,
+    fractions), one column per seed and the mean, rounded to a tenth of a point."""
+    seeds = sorted({seed for by_seed in values.values() for seed in by_seed})
+    rows = [[name] + [percent(by_seed[s]) if s in by_seed else "" for s in seeds]
+            + [percent(statistics.fmean(by_seed.values()))] for name, by_seed in values.items()]
+    return markdown_table(["input"] + [f"seed {s}" for s in seeds] + ["mean"], rows)
+
+
+def interval_table(intervals: dict[tuple[str, str], Interval]) -> str:
+    """A Markdown table of paired differences ``a - b`` (``{(a, b): Interval}``, fractions), in
+    points with their confidence intervals, and what each says."""
+    rows = [[f"{a} − {b}", f"{100 * i.mean:+.1f}", f"{100 * i.low:+.1f} to {100 * i.high:+.1f}",
+             verdict(i, a, b)] for (a, b), i in intervals.items()]
+    confidence = {f"{i.confidence:.0%}" for i in intervals.values()}
+    return markdown_table(["difference", "mean (points)", f"{'/'.join(sorted(confidence))} interval",
+                           "verdict"], rows)
+
+
+def selection_table(records: dict) -> str:
+    """How ``benchmarks/finetune.py`` chose a backbone's recipe (one backbone's part of
+    ``finetune.json``), as a Markdown table: each candidate's validation top-1 at seed 0, rounded,
+    and the one kept. The learning rate is judged on the mean over ``select_inputs``; the layer's
+    own rate on the VMP run (``None``: the backbone's rate)."""
+    chosen, selection = records["chosen"], records["selection"]
+    inputs = records.get("select_inputs", ["frames", "difference", "vmp"])
+    rows = []
+    judged = f"mean over {', '.join(inputs)}" if len(inputs) > 1 else f"{inputs[0]} input"
+    for key, what in (("lr", f"learning rate ({judged})"),
+                      ("prompt_lr", "the layer's learning rate (VMP)")):
+        for candidate, value in selection[key].items():
+            shown = f"{float(candidate):g}" if candidate != "None" else f"the backbone's ({chosen['lr']:g})"
+            kept = "✓" if str(chosen[key]) == candidate else ""
+            rows.append([what, shown, percent(value), kept])
+    return markdown_table(["choice", "candidate", "validation top-1 (seed 0)", "kept"], rows)
+
+
+# the layer's speed benchmark (benchmarks/bench_motion_prompt.py) -------------------------------------
+
+
+def read_speed_benchmark(text: str) -> dict[str, dict[str, dict[str, float]]]:
+    """The printout of ``benchmarks/bench_motion_prompt.py`` as numbers: for each allocation regime
+    (``"glibc default"``, ``"freed memory reused"``), ``times_ms`` (median per contender),
+    ``ratios`` (name -> x) and ``memory`` (peak in units of what the layer returns)."""
+    import re
+
+    regimes: dict[str, dict[str, dict[str, float]]] = {}
+    section = None
+    for line in text.splitlines():
+        header = re.match(r"== allocation regime: (.+) ==", line)
+        if header:
+            current = regimes.setdefault(header.group(1), {"times_ms": {}, "ratios": {}, "memory": {}})
+            section = "times_ms"
+            continue
+        if not regimes or not line.strip():
+            continue
+        if line.startswith("ratios"):
+            section = "ratios"
+        elif line.startswith("extra peak memory"):
+            section = "memory"
+        elif line.startswith("power normalisations"):
+            section = None
+        elif line.startswith("  ") and section is not None:
+            unit = "ms" if section == "times_ms" else "x"
+            found = re.match(rf"\s+(.+?)\s+([\d.]+) ?{unit}\b", line)
+            if found and not found.group(1).startswith("in units"):
+                current[section][found.group(1)] = float(found.group(2))
+    if not regimes:
+        raise ValueError("no '== allocation regime: ... ==' section in the benchmark's output")
+    return regimes
