@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vmp.data.transforms import KINETICS_MEAN
 from vmp.playground import constants_script, playground_constants
 from vmp.prompt import BT601_RGB, DEFAULT_START, SHIFT_BOUND, SLOPE_RANGE
 from vmp.reference import authors_slope_shift
@@ -17,6 +18,7 @@ def test_constants_are_the_packages():
     assert constants["bt601"] == list(BT601_RGB) and constants["shift_bound"] == SHIFT_BOUND
     assert (constants["slope_min"], constants["slope_max"]) == SLOPE_RANGE
     assert constants["default_start"] == list(DEFAULT_START)
+    assert constants["prompt_mean"] == list(KINETICS_MEAN)  # the prompts' zero, as chapter 3 shows them
     assert constants["authors"][-1] == ["10", *(round(v, 4) for v in authors_slope_shift()[10.0])]
     assert [float(lam) for lam, _, _ in constants["authors"]] == sorted(authors_slope_shift())
     records = json.loads((ROOT / "benchmarks" / "results" / "finetune.json").read_text())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vmp.data.transforms import KINETICS_MEAN
 from vmp.prompt import BT601_RGB, DEFAULT_START, SHIFT_BOUND, SLOPE_RANGE
 from vmp.reference import authors_slope_shift
 
@@ -18,12 +19,13 @@ BACKBONE_NAMES = {"slowfast_r50": "SlowFast", "x3d_xs": "X3D", "timesformer": "T
 
 
 def playground_constants(finetune_records: str | Path | None = None) -> dict:
-    """The page's constants: gray weights, bounds, the default start, the authors' values per λ,
-    and (from ``finetune.json``, if given) each backbone's fine-tuned layer at seed 0."""
+    """The page's constants: gray weights, bounds, the default start, the mean colour the prompts are
+    normalised about (chapter 3's, so attention 0 shows it), the authors' values per λ, and (from
+    ``finetune.json``, if given) each backbone's fine-tuned layer at seed 0."""
     constants = {
         "bt601": list(BT601_RGB),
         "slope_min": SLOPE_RANGE[0], "slope_max": SLOPE_RANGE[1], "shift_bound": SHIFT_BOUND,
-        "default_start": list(DEFAULT_START),
+        "default_start": list(DEFAULT_START), "prompt_mean": list(KINETICS_MEAN),
         "authors": [[f"{lam:g}", round(a, 4), round(b, 4)] for lam, (a, b) in sorted(authors_slope_shift().items())],
         "book": {},
     }

@@ -146,6 +146,14 @@ def test_the_sliders_and_buttons_change_the_attention(camera_browser, site):  # 
     loaded = page_state(driver)
     assert loaded["shift"] < -0.59 and 10 < loaded["slope"] < 13
     agrees(loaded)
+    # the prompt as chapter 3 shows it: mean + A (x - mean) in pixels, so attention 0 is the mean colour
+    prompt = np.array(driver.execute_script(
+        "return Array.from(document.getElementById('vmp-pg-prompt').getContext('2d')"
+        ".getImageData(0, 0, arguments[0], arguments[1]).data);", WIDTH, HEIGHT)).reshape(HEIGHT, WIDTH, 4)[..., :3]
+    frame = np.array(loaded["current"], dtype=float).reshape(HEIGHT, WIDTH, 4)[..., :3]
+    attention = np.array(loaded["attention"]).reshape(HEIGHT, WIDTH, 1)
+    mean = 255 * np.array(MEAN)
+    assert np.abs(prompt - (mean + attention * (frame - mean))).max() <= 1
     driver.find_element("id", "vmp-pg-gray").click()  # readable without colour: the maps turn gray
     pixel = driver.execute_script(
         "return Array.from(document.getElementById('vmp-pg-attention').getContext('2d').getImageData(5, 5, 1, 1).data);"

@@ -7,7 +7,9 @@
  *   G_t = (w_R R + w_G G + w_B B) / 255        gray, in [0, 1]
  *   D_t = G_t - G_(t-1)                        signed difference
  *   A_t = 1 / (1 + exp(-a (D_t - b)))          attention
- *   P_t = A_t * F_t                            motion prompt
+ *   P_t = A_t * F_t                            motion prompt, F_t normalised about the mean colour m
+ *                                              as a backbone reads it (chapter 3), shown back in
+ *                                              pixels as m + A_t (x - m): attention 0 shows m, not black
  *   TAV = mean over the last pairs of mean((A_t - A_(t-1))^2)
  */
 (function () {
@@ -16,6 +18,7 @@
   var root = document.getElementById("vmp-playground");
   if (!root || !C) { return; }
   var W = 320, H = 240, N = W * H, TAV_PAIRS = 8, D_RANGE = 0.25;
+  var MEAN = C.prompt_mean.map(function (m) { return 255 * m; });  // the prompt's zero, in 8-bit units
   var state = {
     slope: C.default_start[0], shift: C.default_start[1], gray: false, source: null, paused: false,
     previous: null, current: null, previousGray: null, currentGray: null, difference: new Float64Array(N),
@@ -152,7 +155,7 @@
     var att = attentionPanel.context.createImageData(W, H), prompt = promptPanel.context.createImageData(W, H);
     for (var p = 0, i = 0; p < N; p++, i += 4) {
       var A = state.attention[p];
-      for (var c = 0; c < 3; c++) { frame.data[i + c] = state.current[i + c]; prompt.data[i + c] = Math.round(A * state.current[i + c]); }
+      for (var c = 0; c < 3; c++) { frame.data[i + c] = state.current[i + c]; prompt.data[i + c] = Math.round(MEAN[c] + A * (state.current[i + c] - MEAN[c])); }
       diverging(state.difference[p], diff.data, i);
       sequential(A, att.data, i);
       frame.data[i + 3] = diff.data[i + 3] = att.data[i + 3] = prompt.data[i + 3] = 255;
