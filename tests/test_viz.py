@@ -74,3 +74,123 @@ def test_animations_load_nothing_from_elsewhere():
     assert shown._repr_png_().startswith(b"\x89PNG")  # the still that print shows
     assert "font-awesome" not in html and 'class="fa ' not in html
     assert "https://" not in html and "\u25b6" in html  # the play button, as a character
+
+
+# schematics: each drawn from the code it shows, so each test checks the drawing against the code
+
+
+def _texts(figure) -> list[str]:
+    from matplotlib.text import Text
+
+    return [text.get_text() for text in figure.findobj(Text)]
+
+
+def test_pipeline_diagram_shapes_come_from_running_the_layer():
+    from vmp import MotionPrompt
+    from vmp.diagrams import pipeline_shapes
+    from vmp.viz import pipeline_diagram
+
+    shapes = pipeline_shapes()
+    assert shapes == {"frames": "(B, C, T+1, H, W)", "gray": "(B, T+1, H, W)", "differences": "(B, T, H, W)",
+                      "attention": "(B, T, H, W)", "prompts": "(B, C, T, H, W)"}
+    assert pipeline_shapes(MotionPrompt("BTCHW"))["prompts"] == "(B, T, C, H, W)"  # the layer keeps its layout
+    drawn = _texts(pipeline_diagram())
+    assert "T+1 → T" in drawn and any(shapes["prompts"] in text for text in drawn)
+    assert any("T+1 frames in, T prompts out" in text for text in drawn)
+
+
+def test_slowfast_diagram_frames_are_the_ones_the_model_feeds_each_pathway():
+    import torch
+
+    from vmp.diagrams import slowfast_frames
+    from vmp.models import build_model
+    from vmp.viz import slowfast_diagram
+
+    frames = 8
+    model = build_model("slowfast_r50", 3, frames, 64, input="frames", depth=18, width=8)
+    received = []
+    # the first block of SlowFast's network receives the two pathways, [slow, fast], in a list it
+    # then overwrites: keep copies
+    model.backbone.blocks[0].register_forward_pre_hook(
+        lambda _, inputs: received.append([pathway.clone() for pathway in inputs[0]]))
+    clip = torch.arange(frames + 1.0).view(1, 1, frames + 1, 1, 1).expand(1, 3, -1, 64, 64)
+    with torch.no_grad():
+        model(clip)
+    slow_pathway, fast_pathway = received[0]
+    # the frames stage shows frames 1..T: frame t + 1 is prompt t
+    model_slow = (slow_pathway[0, 0, :, 0, 0] - 1).int().tolist()
+    model_fast = (fast_pathway[0, 0, :, 0, 0] - 1).int().tolist()
+    assert slowfast_frames(frames) == (model_slow, model_fast) == ([0, 7], list(range(8)))
+    assert slowfast_frames(32)[0] == [0, 4, 8, 13, 17, 22, 26, 31]
+    drawn = _texts(slowfast_diagram(frames))
+    assert f"slow pathway gets prompts {model_slow}" in drawn and "clip\n9 frames" in drawn
+
+
+def test_divided_attention_diagram_reads_the_groups_from_timesformer():
+    from transformers import TimesformerConfig
+
+    from vmp.diagrams import divided_attention
+    from vmp.viz import divided_attention_diagram
+
+    config = TimesformerConfig(num_frames=3, image_size=32, patch_size=16, hidden_size=24, num_hidden_layers=2,
+                               num_attention_heads=3, intermediate_size=8)
+    attention = divided_attention(config)
+    assert attention.order == ["time", "space"] and attention.class_token_in == ["space"]
+    assert (attention.frames, attention.patches, attention.blocks, attention.heads) == (3, 4, 2, 3)
+    assert len(attention.groups["time"]) == 4 and all(len(group) == 3 for group in attention.groups["time"])
+    assert len(attention.groups["space"]) == 3 and all(len(group) == 4 for group in attention.groups["space"])
+    every = sorted(token for group in attention.groups["time"] for token in group)
+    assert every == list(range(12)) == sorted(token for group in attention.groups["space"] for token in group)
+    for token in range(12):  # a token's position names it back
+        assert attention.token(*attention.position(token)) == token
+    # time first: A reaches B through the token at B's frame and A's patch
+    assert attention.route((1, 2), (2, 0)) == [(1, 2), (2, 2), (2, 0)]
+    drawn = _texts(divided_attention_diagram(config, (1, 2), (2, 0)))
+    assert "via (frame 2, patch 2): B's frame, A's patch" in drawn
+    assert "both steps run in each of the 2 blocks, 3 heads each" in drawn
+
+
+def test_network_diagram_shapes_equal_a_forward_pass_of_tiny3d():
+    import torch
+
+    from vmp.diagrams import network_stages
+    from vmp.models import Tiny3D
+    from vmp.viz import network_diagram
+
+    network, clip = Tiny3D(6).train(), torch.randn(2, 3, 8, 64, 64)
+    stages = network_stages(network, clip)
+    assert network.training  # drawing does not switch the network to evaluation for good
+    x, expected = clip, []
+    with torch.no_grad():
+        for index, module in enumerate(network.eval().features):
+            x = module(x)
+            if index % 3 == 2:  # conv, norm, ReLU
+                expected.append(tuple(x.shape))
+        pooled = x.mean(dim=(2, 3, 4))
+        expected += [tuple(pooled.shape), tuple(network.head(pooled).shape)]
+    assert [stage.shape for stage in stages] == [tuple(clip.shape), *expected]
+    assert stages[1].description == "Conv3d 3→16, 3×3×3, stride (1, 2, 2) · BatchNorm3d · ReLU"
+    assert stages[-2].description == "in forward(): mean over T, H, W"
+    drawn = _texts(network_diagram(network, clip, "Tiny3D"))
+    assert all(str(shape) in drawn for shape in expected) and "Linear 64→6" in drawn
+
+
+def test_training_loop_diagram_runs_the_step_it_draws_and_leaves_the_model_alone():
+    import torch
+
+    from vmp.diagrams import training_step
+    from vmp.models import build_model
+    from vmp.viz import training_loop_diagram
+
+    model = build_model("tiny3d", 5, 4, 32, prompt_init=(0.1, -0.3))
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    step = training_step(model, 0.5)
+    assert step.shapes == {"clip": "(B, C, T+1, H, W)", "prompts": "(B, C, T, H, W)", "attention": "(B, T, H, W)",
+                           "logits": "(B, K)"}
+    assert step.prompt_gradients == ["m", "n"] and step.backbone_gradients == step.backbone_tensors > 0
+    assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    drawn = _texts(training_loop_diagram(model, 0.5))
+    assert "λ = 0.5" in " ".join(drawn) and "prompts (B, C, T, H, W)" in drawn
+    backward = f"backward: {step.backbone_tensors} of {step.backbone_tensors} tensors get "
+    assert backward + "$\\partial L / \\partial \\theta$" in drawn

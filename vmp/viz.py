@@ -1,4 +1,4 @@
-"""Figures for the book: frame strips, signed differences, attention maps and animations.
+"""Figures for the book: frame strips, signed differences, attention maps, animations, schematics.
 
 Needs matplotlib (``pip install vmp[book]``). Every function returns the figure or HTML it makes,
 so a chapter can show, save or test it.
@@ -11,6 +11,15 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
+
+# the schematics (their own module, drawn from the code they show), under the book's one figure module
+from vmp.diagrams import (  # noqa: F401
+    divided_attention_diagram,
+    network_diagram,
+    pipeline_diagram,
+    slowfast_diagram,
+    training_loop_diagram,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
