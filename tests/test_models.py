@@ -16,6 +16,7 @@ from vmp.models import (
     Tiny3D,
     build_backbone,
     build_model,
+    load_backbone_weights,
     slowfast_pathways,
     with_motion_prompt,
 )
@@ -129,7 +130,7 @@ def test_slowfast_pathways_from_prompts():
 def test_slowfast_sees_the_prompted_frames():
     model = build_model("slowfast_r50", 4, 8, 64)
     seen = []
-    model.backbone.register_forward_pre_hook(
+    model.backbone.blocks[0].register_forward_pre_hook(  # the pathways' stems: the backbone splits the clip itself
         lambda module, inputs: seen.append([t.clone() for t in inputs[0]])
     )  # pytorchvideo reuses the list
     clip = clip_for(model, 64, batch=1)
@@ -231,8 +232,43 @@ def test_corrupt_or_foreign_local_checkpoint(tmp_path):
     torch.save({"something.else": torch.zeros(3)}, tmp_path / "foreign.pt")
     with pytest.raises(ModelConfigError, match="does not fit this backbone"):
         build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "foreign.pt")
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(ModelConfigError, match="no checkpoint file .*missing.pt"):
         build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("name", ["slowfast_r50", "x3d_xs", "timesformer", "tiny3d"])
+@pytest.mark.parametrize("weights", ["kinetic", "book", "model.pth.tar"])
+def test_weights_that_are_none_of_the_choices_raise_naming_them(name, weights):
+    with pytest.raises(ValueError, match=r"weights may be None \(random initialisation\).* existing checkpoint file"):
+        build_backbone(name, 5, weights=weights)
+
+
+def test_a_hub_id_is_a_choice_for_timesformer_only():
+    hub_id = "facebook/timesformer-base-finetuned-k400"
+    assert backbones.resolve_weights("timesformer", hub_id) == (hub_id, None)
+    assert backbones.resolve_weights("timesformer", "kinetics600") == ("kinetics600", None)
+    with pytest.raises(ModelConfigError, match="unknown weights 'kinetic' for timesformer"):
+        backbones.resolve_weights("timesformer", "kinetic")
+    with pytest.raises(ModelConfigError, match="no checkpoint file 'facebook/x3d_xs'"):
+        backbones.resolve_weights("x3d_xs", "facebook/x3d_xs")
+    with pytest.raises(ModelConfigError, match="no checkpoint file 'runs/timesformer.pt'"):
+        backbones.resolve_weights("timesformer", "runs/timesformer.pt")
+    with pytest.raises(ModelConfigError, match="tiny3d has no public pretrained weights"):
+        backbones.resolve_weights("tiny3d", "kinetics")
+
+
+def test_a_checkpoint_of_another_width_raises_naming_the_tensors(tmp_path):
+    torch.save(Tiny3D(5, width=8).state_dict(), tmp_path / "narrow.pt")
+    with pytest.raises(ModelConfigError, match=r"narrow.pt does not fit.*of another shape: features.0.weight \(8, 3"):
+        build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "narrow.pt")
+    state = Tiny3D(5).state_dict()
+    del state["features.1.running_mean"]
+    torch.save({**state, "extra.weight": torch.zeros(1)}, tmp_path / "gappy.pt")
+    with pytest.raises(ModelConfigError, match=r"missing: features.1.running_mean; unexpected: extra.weight"):
+        build_backbone("tiny3d", 5, 8, 32, weights=tmp_path / "gappy.pt")
+    torch.save({k: v for k, v in Tiny3D(9).state_dict().items() if k != "head.bias"}, tmp_path / "other_head.pt")
+    model = Tiny3D(5)
+    assert load_backbone_weights(model, tmp_path / "other_head.pt") == ["head.bias", "head.weight"]
 
 
 def test_spec_defaults_are_the_papers_clips():

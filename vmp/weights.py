@@ -71,11 +71,31 @@ def book_checkpoint(backbone: str, frames: int, crop: int, model_args: dict,
     return path, entry["model_args"]
 
 
+def load_all_but_head(model: nn.Module, state: dict, source: str | os.PathLike,
+                      error: type[Exception] = ValueError) -> list[str]:
+    """Load ``state`` into ``model``, of which only the classification head (:func:`classifier_prefix`)
+    may be left as built: missing from ``state``, or of another shape (another class count). Any
+    other tensor that is missing, unexpected or of another shape raises ``error`` naming the
+    tensors and ``source``. Returns the names of the head's tensors left as built."""
+    head = classifier_prefix(model)
+    own = model.state_dict()
+    reshaped = [key for key, value in state.items() if key in own and own[key].shape != value.shape]
+    missing = [key for key in own if key not in state]
+    problems = {
+        "missing": [key for key in missing if not key.startswith(head)],
+        "unexpected": [key for key in state if key not in own],
+        "of another shape": [f"{key} {tuple(state[key].shape)} (the model's: {tuple(own[key].shape)})"
+                             for key in reshaped if not key.startswith(head)],
+    }
+    if any(problems.values()):
+        named = "; ".join(f"{kind}: {', '.join(keys[:5])}" + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+                          for kind, keys in problems.items() if keys)
+        raise error(f"checkpoint {source} does not fit this backbone (only its head {head[:-1]!r} may differ): "
+                    f"{named}")
+    model.load_state_dict({key: value for key, value in state.items() if key not in reshaped}, strict=False)
+    return sorted(reshaped + missing)
+
+
 def load_book_weights(model: nn.Module, path: str | os.PathLike) -> None:
     """Load a headless book checkpoint into a freshly built backbone; its new head stays as built."""
-    state = read_torch_file(path)
-    head = classifier_prefix(model)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not key.startswith(head) for key in missing):
-        raise BookWeightsError(f"checkpoint {path} does not fit this backbone: missing "
-                               f"{[k for k in missing if not k.startswith(head)][:5]}, unexpected {unexpected[:5]}")
+    load_all_but_head(model, read_torch_file(path), path, BookWeightsError)

@@ -1,20 +1,10 @@
-"""A backbone behind an input stage: motion prompts, plain frames, or fixed frame differences.
+"""A backbone behind an input stage (:mod:`vmp.models.stages`): motion prompts, plain frames, or
+fixed frame differences, all from the same T+1 frames, so a comparison differs only in the stage.
 
-All three take the same T+1 frames, so a comparison differs only in the stage:
-
-- ``"vmp"``: :class:`vmp.MotionPrompt`, T prompts ``A_t * F_t`` and the attention for the TAV term;
-- ``"frames"``: the baseline, frames 1..T as they are;
-- ``"difference"``: the fixed ablation, ``F_t - F_{t-1}`` per channel, no parameters;
-- ``"gated"``: those differences kept only where the gray change ``|D_t|`` exceeds a fixed,
-  hand-picked threshold ``gate`` (in [0, 1] pixel units): a hard, symmetric, frozen attention;
-- ``"gray_difference"``: the layer's own signal, the gray difference (BT.601 weights on the
-  normalised differences) repeated over the 3 channels;
-- ``"difference_frames"``: ``D_t * F_t``, the frame weighted by its signed gray change (pixel
-  units) with no sigmoid: the layer without its attention function;
-- ``"stacked"``: frames and RGB differences as 6 channels; the backbone's stem is widened
-  (:func:`vmp.models.backbones.widen_input_channels`), its new weights starting at zero.
-
-For SlowFast the stage's T frames feed the fast pathway and every 4th of them the slow one.
+The backbone is any module from a clip (T frames, in the model's layout) to logits; every builder of
+:mod:`vmp.models.backbones` returns one (SlowFast splits its pathways itself, Hugging Face's
+TimeSformer is wrapped once). :func:`build_model` builds a registered backbone by name
+(:mod:`vmp.models.registry`); :func:`with_motion_prompt` puts a stage in front of any module.
 """
 
 from __future__ import annotations
@@ -25,19 +15,18 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from vmp.layout import check_layout, from_canonical, to_canonical
-from vmp.models.backbones import (
-    SLOWFAST_ALPHA,
-    SPECS,
-    ModelConfigError,
-    architecture_options,
-    build_backbone,
-    widen_input_channels,
-)
-from vmp.prompt import MotionPrompt, gray_differences, luma, luma_per_unit
+from vmp.layout import check_layout
+from vmp.models.backbones import ModelConfigError, build_backbone, slowfast_pathways
+from vmp.models.registry import backbone_entry
+from vmp.models.stages import INPUT_STAGES, StageSettings
+from vmp.normalisation import KINETICS
+from vmp.prompt import MotionPrompt
 from vmp.weights import book_checkpoint, load_book_weights
 
-INPUTS = ("vmp", "frames", "difference", "gated", "gray_difference", "difference_frames", "stacked")
+#: The input stages :func:`build_model` takes (see :data:`vmp.models.stages.INPUT_STAGES`).
+INPUTS = tuple(INPUT_STAGES)
+
+__all__ = ["INPUTS", "ModelOutput", "PromptedModel", "build_model", "slowfast_pathways", "with_motion_prompt"]
 
 
 class ModelOutput(NamedTuple):
@@ -47,15 +36,15 @@ class ModelOutput(NamedTuple):
     attention: torch.Tensor | None
 
 
-def slowfast_pathways(frames: torch.Tensor, alpha: int = SLOWFAST_ALPHA) -> list[torch.Tensor]:
-    """``[slow, fast]`` from a ``BCTHW`` clip: fast is the clip, slow takes T/alpha evenly spaced frames."""
-    count = frames.shape[2]
-    slow = frames.index_select(2, torch.linspace(0, count - 1, count // alpha, device=frames.device).long())
-    return [slow, frames]
-
-
 class PromptedModel(nn.Module):
-    """``backbone(stage(clip))`` for clips of ``frames + 1`` frames in ``layout``."""
+    """``backbone(stage(clip))`` for clips of ``frames + 1`` frames in ``layout``.
+
+    The stage is ``INPUT_STAGES[input]`` (:mod:`vmp.models.stages`): the VMP layer is kept as
+    ``prompt`` (its parameters are ``prompt.m`` and ``prompt.n``), any other stage as ``input_stage``
+    (``prompt`` is then None). ``built_from`` holds the :func:`build_model` arguments that rebuild the
+    backbone (name, clip, options); a model built by name carries them, so its checkpoints say how
+    to rebuild it (:attr:`rebuild_args`).
+    """
 
     def __init__(
         self,
@@ -64,47 +53,43 @@ class PromptedModel(nn.Module):
         num_classes: int,
         layout: str = "BCTHW",
         input: str = "vmp",
-        slowfast: bool = False,
-        mean: Sequence[float] = (0.45, 0.45, 0.45),
-        std: Sequence[float] = (0.225, 0.225, 0.225),
+        *,
+        mean: Sequence[float] = KINETICS.mean,
+        std: Sequence[float] = KINETICS.std,
         channels: str = "RGB",
         prompt_init: tuple[float, float] | None = None,
         gate: float = 0.1,
         prompt_function: str = "sigmoid",
         prompt_parameter: float | None = None,
+        built_from: dict | None = None,
     ) -> None:
         super().__init__()
-        if input not in INPUTS:
-            raise ModelConfigError(f"input must be one of {INPUTS}, got {input!r}")
+        if input not in INPUT_STAGES:
+            raise ModelConfigError(f"input must be one of {tuple(INPUT_STAGES)}, got {input!r}")
         self.backbone, self.frames, self.num_classes = backbone, frames, num_classes
-        self.layout, self.input, self.slowfast = check_layout(layout), input, slowfast
-        m, n = prompt_init if prompt_init is not None else (None, None)
-        self.prompt = MotionPrompt(layout, mean, std, channels, m, n, prompt_function, prompt_parameter) \
-            if input == "vmp" else None
-        self.luma_per_unit = luma_per_unit(std, channels)  # gray change per unit of input
-        self.luma_weights = luma_per_unit((1.0, 1.0, 1.0), channels)  # BT.601 in the clip's channel order
-        self.gate = gate
-        if input == "stacked":
-            widen_input_channels(backbone, 3)
+        self.layout, self.input = check_layout(layout), input
+        settings = StageSettings(self.layout, mean, std, channels, prompt_init, prompt_function, prompt_parameter, gate)
+        stage = INPUT_STAGES[input](settings)
+        self.prompt = stage if isinstance(stage, MotionPrompt) else None
+        self.input_stage = None if isinstance(stage, MotionPrompt) else stage
+        adapt = getattr(stage, "adapt", None)
+        if adapt is not None:
+            adapt(backbone)
+        self.stage_options = {"prompt_function": prompt_function, "gate": gate}
+        self.built_from = dict(built_from) if built_from is not None else None
+
+    @property
+    def rebuild_args(self) -> dict:
+        """The :func:`build_model` arguments that rebuild this architecture with ``weights=None``
+        (what a checkpoint stores, see :func:`vmp.train.load_trained`)."""
+        if self.built_from is None:
+            raise ModelConfigError("this model was put together around a given backbone (with_motion_prompt), "
+                                   "so only its own code can rebuild it; build_model builds one that can say how")
+        return {**self.built_from, "num_classes": self.num_classes, "input": self.input, **self.stage_options}
 
     def stage(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The T frames the backbone sees, and the attention maps if any."""
-        if self.prompt is not None:
-            return self.prompt(clip)
-        frames = to_canonical(clip, self.layout)
-        if self.input == "frames":
-            return from_canonical(frames[:, :, 1:], self.layout), None
-        if self.input == "difference_frames":
-            shown = frames[:, :, 1:] * gray_differences(frames, self.luma_per_unit).unsqueeze(1)
-            return from_canonical(shown, self.layout), None
-        shown = frames[:, :, 1:] - frames[:, :, :-1]
-        if self.input == "gated":
-            shown = shown * (luma(shown, self.luma_per_unit).abs() > self.gate).unsqueeze(1)
-        elif self.input == "gray_difference":
-            shown = luma(shown, self.luma_weights).unsqueeze(1).expand(-1, 3, -1, -1, -1)
-        elif self.input == "stacked":
-            shown = torch.cat([frames[:, :, 1:], shown], dim=1)
-        return from_canonical(shown, self.layout), None
+        return (self.prompt if self.prompt is not None else self.input_stage)(clip)
 
     def forward(self, clip: torch.Tensor) -> ModelOutput:
         time_axis = self.layout.index("T")
@@ -114,9 +99,11 @@ class PromptedModel(nn.Module):
                 f"got shape {tuple(clip.shape)}"
             )
         shown, attention = self.stage(clip)
-        inputs = slowfast_pathways(to_canonical(shown, self.layout)) if self.slowfast else shown
-        output = self.backbone(inputs) if self.layout != "BTCHW" or self.slowfast else self.backbone(pixel_values=shown)
-        logits = output.logits if hasattr(output, "logits") else output
+        logits = self.backbone(shown)
+        if not isinstance(logits, torch.Tensor):
+            raise TypeError(f"the backbone {type(self.backbone).__name__} returned {type(logits).__name__}, not a "
+                            "logits tensor: a backbone maps a clip to logits (wrap a Hugging Face model as "
+                            "vmp.models.timesformer.TimesformerClassifier does)")
         return ModelOutput(logits, attention)
 
 
@@ -133,7 +120,7 @@ def build_model(
     prompt_function: str = "sigmoid", prompt_parameter: float | None = None,
     checkpoints: str | os.PathLike | None = None, **backbone_options,
 ) -> PromptedModel:
-    """A named backbone (see :data:`vmp.models.SPECS`) behind the chosen input stage.
+    """A registered backbone (:data:`vmp.models.registry.REGISTRY`) behind the input stage ``input``.
 
     ``frames`` is T, what the backbone sees; the model takes T+1. Defaults are the backbone's
     standard clip and crop. ``prompt_init`` fixes the layer's initial (m, n) (see
@@ -141,12 +128,10 @@ def build_model(
     swaps the sigmoid for a power normalisation of :mod:`vmp.attention`, started at ``prompt_parameter``.
     ``weights="book"`` loads the book's pretrained checkpoint (:mod:`vmp.weights`), checked against
     its manifest, with a new head; ``backbone_options`` may then be left out; ``checkpoints`` names
-    another folder of book checkpoints (a different source task's, say). The model's
-    ``rebuild_args`` are the arguments that rebuild its architecture with ``weights=None``.
+    another folder of book checkpoints (a different source task's, say). The model carries the
+    arguments that rebuild its architecture with ``weights=None`` (:attr:`PromptedModel.rebuild_args`).
     """
-    if name not in SPECS:
-        raise ModelConfigError(f"unknown model {name!r}; choose one of {sorted(SPECS)}")
-    spec = SPECS[name]
+    spec = backbone_entry(name).spec
     frames, crop = frames or spec.frames, crop or spec.crop
     if checkpoints is not None and weights != "book":
         raise ModelConfigError(
@@ -158,10 +143,10 @@ def build_model(
         load_book_weights(backbone, path)
     else:
         backbone = build_backbone(name, num_classes, frames, crop, weights, **backbone_options)
-    stage = {"prompt_function": prompt_function, **({"gate": gate} if gate is not None else {})}
-    model = PromptedModel(backbone, frames, num_classes, spec.layout, input, spec.slowfast, spec.mean, spec.std,
-                          prompt_init=prompt_init, prompt_parameter=prompt_parameter, **stage)
-    # what rebuilds this architecture without downloading anything (checkpoints store it, see load_trained)
-    model.rebuild_args = {"name": name, "num_classes": num_classes, "frames": frames, "crop": crop, "input": input,
-                          **stage, **backbone_options, **architecture_options(name, backbone)}
-    return model
+    architecture = backbone_entry(name).architecture
+    # what rebuilds this backbone without downloading anything (checkpoints store it, see load_trained)
+    built_from = {"name": name, "frames": frames, "crop": crop, **backbone_options,
+                  **(architecture(backbone) if architecture is not None else {})}
+    return PromptedModel(backbone, frames, num_classes, spec.layout, input, mean=spec.mean, std=spec.std,
+                         prompt_init=prompt_init, prompt_parameter=prompt_parameter, prompt_function=prompt_function,
+                         built_from=built_from, **({"gate": gate} if gate is not None else {}))

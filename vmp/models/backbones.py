@@ -32,6 +32,9 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
+from vmp.normalisation import KINETICS
+from vmp.weights import load_all_but_head
+
 PYTORCHVIDEO_ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
 KINETICS_URLS = {
     "slowfast_r50": f"{PYTORCHVIDEO_ZOO}/SLOWFAST_8x8_R50.pyth",
@@ -166,7 +169,7 @@ def build_slowfast_r50(num_classes: int, frames: int, crop: int, weights: str | 
     return model
 
 
-def _build_x3d(variant: str) -> Callable[..., nn.Module]:
+def build_x3d(variant: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, frames: int, crop: int, weights: str | None,
               width_factor: float = 2.0, depth_factor: float = 2.2) -> nn.Module:
         with _quiet_pytorchvideo_import():
@@ -333,7 +336,7 @@ def weights_choices(name: str) -> str:
     entry = backbone_entry(name)
     named = ", ".join(repr(choice) for choice in entry.pretrained)
     return ("None (random initialisation)" + (f", {named}" if named else "")
-            + (", a Hugging Face hub id ('owner/name') or a saved folder" if entry.hub else "")
+            + (", a Hugging Face hub id ('owner/name'), a folder save_pretrained wrote" if entry.hub else "")
             + " or the path of an existing checkpoint file")
 
 
@@ -353,7 +356,8 @@ def resolve_weights(name: str, weights: str | os.PathLike | None) -> tuple[str |
     if isinstance(weights, str) and weights in entry.pretrained:
         return weights, None
     looks_like_a_file = path.suffix.lower() in CHECKPOINT_SUFFIXES
-    if entry.hub and isinstance(weights, str) and not looks_like_a_file and (path.is_dir() or HUB_ID.fullmatch(weights)):
+    saved_or_hub = (path / "config.json").is_file() or HUB_ID.fullmatch(str(weights))
+    if entry.hub and isinstance(weights, str) and not looks_like_a_file and saved_or_hub:
         return weights, None
     if not entry.pretrained and isinstance(weights, str) and weights in ("kinetics", "kinetics600"):
         reason = f"{name} has no public pretrained weights"
