@@ -86,10 +86,12 @@ def notebooks() -> list[Path]:
 
 
 def setup_cell_index(notebook) -> int | None:
-    """The index of a chapter's Colab cell (the first code cell starting with ``MARK``), if any."""
+    """The index of a chapter's Colab cell (the first code cell starting with ``MARK``, after the
+    ``# @title`` line a student notebook gives it), if any."""
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
-            return index if cell.source.startswith(MARK) else None
+            source = cell.source.split("\n", 1)[-1] if cell.source.startswith("# @title") else cell.source
+            return index if source.startswith(MARK) else None
     return None
 
 
