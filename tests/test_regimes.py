@@ -1,9 +1,10 @@
-"""The regimes study's analysis on runs made up here: pairing, Holm's levels and the wording."""
+"""The regimes study's analysis on runs made up here: pairing, family-wise levels and the wording."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from vmp.regimes import BASE, PRIMARY, Question, answer, detectable, matches, paired_differences
 
@@ -27,20 +28,33 @@ def records_with_gap(gap: float, clips: int = 600, seeds: int = 5, backbones=("t
 
 def test_a_clear_gain_is_resolved_and_no_gain_is_not():
     base = PRIMARY[0]
-    (gain,) = answer(records_with_gap(0.1), [base], resamples=2000)
+    (gain,) = answer(records_with_gap(0.1), [base])
     assert gain.backbones == ["tiny3d", "slowfast_r50"] and gain.resolved and gain.interval[0] > 0.05
     assert gain.wording().startswith("VMP - frames, base regime: ahead by")
-    (none,) = answer(records_with_gap(0.0), [base], resamples=2000)
+    (none,) = answer(records_with_gap(0.0), [base])
     assert not none.resolved and "no resolved difference" in none.wording()
-    assert detectable(none) == pytest.approx(2.8016 * none.bootstrap.standard_error, rel=1e-3)
+    df = none.difference.degrees_of_freedom
+    t_multiple = stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)
+    assert detectable(none) == pytest.approx(t_multiple * none.difference.standard_error, rel=1e-6)
+    assert none.bootstrap is none.difference  # the former name still reads
 
 
-def test_holm_levels_tighten_for_the_smallest_p_value():
+def test_the_family_reads_bonferroni_intervals_beside_holms_tests():
     records = records_with_gap(0.1) + [run("tiny3d", "difference", s, np.ones(600, int)) for s in range(5)]
-    answers = answer(records, [PRIMARY[0], PRIMARY[4]], resamples=2000)
-    first, last = sorted(answers, key=lambda a: a.bootstrap.p_value)
-    assert (first.level, last.level) == pytest.approx((0.975, 0.95))  # Holm: 0.05 / 2, then 0.05 / 1
-    assert all(a.adjusted_p >= a.bootstrap.p_value for a in answers)
+    answers = answer(records, [PRIMARY[0], PRIMARY[4]])
+    assert [a.level for a in answers] == pytest.approx([0.975, 0.975])  # 0.05 / 2 for both
+    assert all(a.interval == pytest.approx(a.difference.interval(0.975)) for a in answers)
+    assert all(a.adjusted_p >= a.difference.p_value for a in answers)
+    assert all(a.rejected() for a in answers if a.resolved)  # Bonferroni's interval implies Holm's test
+
+
+def test_the_planned_bootstrap_is_still_available():
+    from vmp.regimes import planned_bootstrap
+
+    (boot,) = answer(records_with_gap(0.1), [PRIMARY[0]], method=planned_bootstrap)
+    (t,) = answer(records_with_gap(0.1), [PRIMARY[0]])
+    assert boot.difference.estimate == pytest.approx(t.difference.estimate)
+    assert len(boot.difference.resamples) == 10_000
 
 
 def test_pairing_refuses_other_clips_and_duplicate_runs():
@@ -92,7 +106,7 @@ def test_regime_table_reports_each_regime_that_ran_with_its_gain():
            for r in records_with_gap(0.0)]  # both inputs right on independent halves of the clips
     for r in records + few:
         r["test_top1"] = float(np.mean(r["test_correct"]))
-    rows = regime_table(records + few, resamples=2000)
+    rows = regime_table(records + few)
     assert [row["regime"] for row in rows] == ["base", "labels_5"]
     base, labels = rows
     assert base["seeds"] == 5 and base["backbones"] == ["tiny3d", "slowfast_r50"]
@@ -105,7 +119,7 @@ def test_accuracy_resamples_seeds_and_clips_around_the_mean():
     from vmp.regimes import accuracy
 
     records = records_with_gap(0.1)
-    frames = accuracy(records, {"input": "frames"}, "tiny3d", resamples=2000)
+    frames = accuracy(records, {"input": "frames"}, "tiny3d")
     runs = [r for r in records if r["backbone"] == "tiny3d" and r["input"] == "frames"]
     assert frames.estimate == pytest.approx(np.mean([r["test_correct"] for r in runs]))
     low, high = frames.interval()

@@ -1,6 +1,11 @@
 """The regimes study's analysis: its primary questions answered from the run records, adjusted for
 asking six of them (``benchmarks/regimes_plan.md`` fixes the questions and this analysis).
 
+Every difference is estimated by a :data:`Method`; the default, Student's t with a seed and a clip
+part of the variance (``vmp.intervals``), was chosen after the runs, for its coverage at 3-10
+seeds in a simulation fitted to them (``vmp.coverage``); the plan's two-level bootstrap
+(:func:`planned_bootstrap`) covers less than it says at these seed counts.
+
 A record is one run as ``benchmarks/regimes.py`` writes it (``backbone``, ``input``, ``seed``, the
 regime's fields, ``test_correct``...). A side of a question is a set of field values; its runs are
 paired with the other side's by backbone and seed, clip by clip.
@@ -9,7 +14,7 @@ paired with the other side's by backbone and seed, clip by clip.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence, Union
 
 import dataclasses
 
@@ -17,6 +22,7 @@ import numpy as np
 from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 from vmp.data.synth import NUISANCE, SynthConfig
 from vmp.experiment import get_profile
+from vmp.intervals import TInterval, seed_clip_t
 from vmp.report import holm_adjusted
 
 #: The study's data: synthetic seed 1 (the book's benchmark is seed 0, the gate's data seed 2).
@@ -128,54 +134,76 @@ def paired_differences(records: Sequence[dict], question: Question, backbone: st
     return per_clip_differences([a[s]["test_correct"] for s in seeds], [b[s]["test_correct"] for s in seeds])
 
 
+#: A difference with its uncertainty: ``estimate``, ``standard_error``, ``interval(level)``,
+#: ``p_value`` and ``detectable(alpha, power)``.
+Estimate = Union[TInterval, Bootstrap]
+#: Turns one question's ``(seeds, clips)`` differences, one array per backbone, into an Estimate of
+#: their mean over the backbones.
+Method = Callable[[Sequence[np.ndarray]], Estimate]
+
+
+def planned_bootstrap(differences: Sequence[np.ndarray]) -> Bootstrap:
+    """The plan's method: the two-level bootstrap, 10,000 resamples (reported beside the chosen one)."""
+    return cluster_bootstrap(list(differences), 10_000)
+
+
 @dataclass
 class Answer:
-    """One question's estimate (points), bootstrap, Holm-adjusted p and interval."""
+    """One question's estimate (a fraction; ``difference``), Holm-adjusted p and family-wise interval."""
 
     question: Question
     backbones: list[str]
-    bootstrap: Bootstrap
+    difference: Estimate
     adjusted_p: float = 1.0
     level: float = 0.95
     interval: tuple[float, float] = field(default=(0.0, 0.0))
 
     @property
+    def bootstrap(self) -> Estimate:
+        """The former name of :attr:`difference` (the estimate was a bootstrap before)."""
+        return self.difference
+
+    @property
     def resolved(self) -> bool:
+        """Whether the family-wise interval excludes zero."""
         return self.interval[0] > 0 or self.interval[1] < 0
+
+    def rejected(self, family_level: float = 0.05) -> bool:
+        """Whether Holm's step-down test rejects a zero difference at a family-wise ``family_level``."""
+        return self.adjusted_p < family_level
 
     def wording(self) -> str:
         """What the adjusted interval allows: ahead or behind only when it excludes zero."""
         low, high = (100 * v for v in self.interval)
         if low > 0:
-            return f"{self.question.text}: ahead by {100 * self.bootstrap.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
+            return f"{self.question.text}: ahead by {100 * self.difference.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
         if high < 0:
-            return f"{self.question.text}: behind by {-100 * self.bootstrap.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
+            return f"{self.question.text}: behind by {-100 * self.difference.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
         return f"{self.question.text}: no resolved difference ({low:+.1f} to {high:+.1f} points)"
 
 
-def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, resamples: int = 10_000,
-           family_level: float = 0.05) -> list[Answer]:
-    """Each question with runs: its two-level bootstrap, Holm's adjusted p-value, and the interval
-    at the level Holm tests it at (1 - family_level / (m - rank + 1))."""
+def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, family_level: float = 0.05,
+           method: Method = seed_clip_t) -> list[Answer]:
+    """Each question with runs: its estimate by ``method``, Holm's adjusted p-value, and its interval
+    at the Bonferroni level 1 - family_level / m, so that all m intervals hold together with
+    probability at least 1 - family_level (Holm's step-down levels would not)."""
     answers = []
-    for number, question in enumerate(questions):
+    for question in questions:
         differences = {b: paired_differences(records, question, b) for b in question.backbones}
         present = [b for b, d in differences.items() if d is not None]
         if present:
-            answers.append(Answer(question, present,
-                                  cluster_bootstrap([differences[b] for b in present], resamples, seed=number)))
-    adjusted = holm_adjusted({a.question.name: a.bootstrap.p_value for a in answers})
-    order = sorted(answers, key=lambda a: a.bootstrap.p_value)
-    for rank, item in enumerate(order):
+            answers.append(Answer(question, present, method([differences[b] for b in present])))
+    adjusted = holm_adjusted({a.question.name: a.difference.p_value for a in answers})
+    for item in answers:
         item.adjusted_p = adjusted[item.question.name]
-        item.level = 1 - family_level / (len(order) - rank)
-        item.interval = item.bootstrap.interval(item.level)
+        item.level = 1 - family_level / len(answers)
+        item.interval = item.difference.interval(item.level)
     return answers
 
 
 def detectable(answer_: Answer, power: float = 0.8) -> float:
-    """The smallest true difference (a fraction) this question detects with ``power`` at its Holm level."""
-    return answer_.bootstrap.detectable(1 - answer_.level, power)
+    """The smallest true difference (a fraction) this question detects with ``power`` at its family-wise level."""
+    return answer_.difference.detectable(1 - answer_.level, power)
 
 
 def still_attention(slope: float, shift: float) -> float:
@@ -189,16 +217,16 @@ def regime_fields(name: str, input: str) -> dict:
 
 
 def comparison(records: Sequence[dict], regime: str, a: str = "vmp", b: str = "frames",
-               backbones: Sequence[str] = BACKBONES, resamples: int = 10_000) -> tuple[list[str], Bootstrap] | None:
+               backbones: Sequence[str] = BACKBONES, method: Method = seed_clip_t) -> tuple[list[str], Estimate] | None:
     """An exploratory difference a - b in one regime, averaged over the backbones that ran both
-    (seeds and clips resampled, unadjusted); None when no backbone did."""
+    (unadjusted); None when no backbone did."""
     question = Question(regime, f"{a} - {b}, {regime}", regime_fields(regime, a), regime_fields(regime, b),
                         tuple(backbones))
     differences = {backbone: paired_differences(records, question, backbone) for backbone in backbones}
     present = [backbone for backbone, d in differences.items() if d is not None]
     if not present:
         return None
-    return present, cluster_bootstrap([differences[b] for b in present], resamples)
+    return present, method([differences[b] for b in present])
 
 
 def start_runs(records: Sequence[dict], backbone: str, tav_weight: float, shift: float) -> list[dict]:
@@ -229,12 +257,12 @@ def start_table(records: Sequence[dict]) -> list[dict]:
 
 
 def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES), a: str = "vmp", b: str = "frames",
-                 resamples: int = 10_000) -> list[dict]:
+                 method: Method = seed_clip_t) -> list[dict]:
     """Per regime: the backbones and seeds that ran it, mean test top-1 of ``a`` and ``b``, each
-    backbone's mean a - b, and their average with its unadjusted 95% interval (seeds and clips resampled)."""
+    backbone's mean a - b, and their average with its unadjusted 95% interval (``estimate``: by ``method``)."""
     rows = []
     for regime in regimes:
-        found = comparison(records, regime, a, b, resamples=resamples)
+        found = comparison(records, regime, a, b, method=method)
         if found is None:
             continue
         backbones, boot = found
@@ -245,14 +273,14 @@ def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES
         seeds = min(len(top1[bk, a]) for bk in backbones)
         rows.append({"regime": regime, "backbones": backbones, "seeds": seeds, a: means[a], b: means[b],
                      "per_backbone": per_backbone, "difference": boot.estimate, "interval": boot.interval(0.95),
-                     "bootstrap": boot})
+                     "estimate": boot})
     return rows
 
 
-def accuracy(records: Sequence[dict], fields: dict, backbone: str, resamples: int = 10_000) -> Bootstrap | None:
-    """One configuration's test top-1 on one backbone, its seeds and test clips resampled; None without runs."""
+def accuracy(records: Sequence[dict], fields: dict, backbone: str, method: Method = seed_clip_t) -> Estimate | None:
+    """One configuration's test top-1 on one backbone, with seeds and test clips as sources of error; None without runs."""
     runs = _by_seed(records, backbone, fields)
     if not runs:
         return None
     correct = np.asarray([runs[seed]["test_correct"] for seed in sorted(runs)], dtype=np.float64)
-    return cluster_bootstrap([correct], resamples)
+    return method([correct])
