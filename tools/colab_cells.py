@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MARK = "# In Colab:"
 HIDDEN_TAG = "remove-cell"
 
-TEMPLATE = '''# In Colab: fetch the book at version {tag} and install its package (with the models and book
-# extras) unless vmp {version} is installed already; Colab's own torch is kept. Elsewhere this
-# cell does nothing. A failed clone or install stops here with its error.
+TEMPLATE = '''# In Colab: fetch the book at version {tag} and install its package (with the models
+# and book extras) unless vmp {version} is installed already; Colab's own torch is kept.
+# Elsewhere this cell does nothing. A failed clone or install stops here with its error.
 import importlib
 import os
 import subprocess
@@ -32,17 +32,18 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 
 if "google.colab" in sys.modules:
-    repository, tag, folder = "{url}", "{tag}", "/content/vmp-book"
+    repository, tag = "{url}", "{tag}"
+    folder = "/content/vmp-book"
     try:
         ready = installed_version("vmp") == "{version}"
     except PackageNotFoundError:
         ready = False
     if not ready:
         if not os.path.isdir(folder):
-            clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", tag, repository, folder]
-            subprocess.run(clone, check=True)
-        install = [sys.executable, "-m", "pip", "install", "--quiet", f"{{folder}}[models,book]"]
-        subprocess.run(install, check=True)
+            clone = ["git", "clone", "--quiet", "--depth", "1", "--branch", tag]
+            subprocess.run([*clone, repository, folder], check=True)
+        pip_install = [sys.executable, "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip_install, f"{{folder}}[models,book]"], check=True)
         importlib.invalidate_caches()
     os.chdir(f"{{folder}}/book")'''
 
