@@ -230,9 +230,15 @@ class Page:
                 walk(cell["source"])
             elif cell["cell_type"] == "code":
                 caption = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
-                if caption.get("caption"):
+                # MyST-NB puts each displayed output of the cell in a figure of its own
+                shown = [output for output in cell.get("outputs", [])
+                         if output.get("output_type") in ("display_data", "execute_result")
+                         and not output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix")]
+                if caption.get("caption") and shown:
                     figure(caption.get("name"), caption["caption"])
                     self.figures[cell_figure_key(cell)] = (self.numbered(figures), str(caption["caption"]))
+                    for _ in shown[1:]:
+                        figure(None, caption["caption"])
             pending = None
 
 

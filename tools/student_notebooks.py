@@ -46,22 +46,25 @@ def load_book(root: Path = ROOT) -> Book:
     return Book.load(root, {path.name for path in chapters(root / "book")}, REFERENCES)
 
 
-def colab_title(source: str) -> str:
+def colab_title(source: str, caption: str = "") -> str:
     """A hidden cell's Colab form title: the first sentence of its leading comment (else of its first
-    full-line comment), on one line."""
+    full-line comment, else "Figure: " and its figure caption's), on one line."""
     lines = [line.strip() for line in source.split("\n")]
     comments = (i for i, line in enumerate(lines) if line.startswith("#") and not line.startswith(("#!", "# @", "#@")))
     start = next(comments, None)
-    if start is None:
-        raise ValueError("a cell hidden on the web page needs a comment saying what it does "
-                         f"(it becomes its Colab title):\n{source[:200]}")
     comment = []
-    for line in lines[start:]:
+    for line in lines[start:] if start is not None else []:
         if not line.startswith("#"):
             break
         comment.append(line.lstrip("#").strip())
     text = " ".join(part for part in comment if part)
-    sentence = re.split(r"(?<=[.;:])\s(?=[^a-z0-9])|;\s", text)[0].rstrip(".;: ")
+    if not text and caption:
+        text = "Figure: " + re.sub(r"[$*`]", "", caption)
+    if not text:
+        raise ValueError("a cell hidden on the web page needs a comment saying what it does "
+                         f"(it becomes its Colab title):\n{source[:200]}")
+    sentence = re.split(r"(?<=[.;:])\s(?=[^a-z0-9])|;\s", text.removeprefix("Figure: "))[0].rstrip(".;: ")
+    sentence = ("Figure: " if text.startswith("Figure: ") else "") + sentence
     if len(sentence) > TITLE_WIDTH:  # asides in parentheses go first, so that the title fits a line
         sentence = re.sub(r"\s*\([^()]*\)", "", sentence)
     return sentence[0].upper() + sentence[1:]
@@ -98,7 +101,8 @@ def student_version(notebook: nbformat.NotebookNode, book: Book | None = None,
             caption = book.caption(cell, name)
             cell.outputs, cell.execution_count = [], None
             if any(tag in tags for tag in HIDDEN_TAGS):
-                cell.source = f"{TITLE}{colab_title(cell.source)}\n{cell.source}"
+                figure = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption", "")
+                cell.source = f"{TITLE}{colab_title(cell.source, str(figure))}\n{cell.source}"
                 cell.metadata["cellView"] = "form"
             cells.append(cell)
             if caption:
