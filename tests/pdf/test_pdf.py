@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from code_width import LIMIT, latex_code_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = ROOT / "_build" / "pdf" / "_build" / "latex" / "book.pdf"
@@ -122,6 +123,25 @@ def test_equations_are_typeset_and_figures_are_images():
     info = poppler("pdfinfo", str(PDF))
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert PAGES[0] <= pages <= PAGES[1], f"{pages} pages; the book has between {PAGES[0]} and {PAGES[1]}"
+
+
+def test_no_code_line_runs_past_its_cell(text):
+    """Every printed code line is at most 88 characters (in the LaTeX the PDF was typeset from) and
+    none wraps on the page: a wrapped line starts its second half with Sphinx's red arrow."""
+    cells = latex_code_cells(PDF.with_suffix(".tex").read_text())
+    assert len(cells) >= 100, f"only {len(cells)} code cells found in {PDF.with_suffix('.tex').name}"
+    long = [line for cell in cells for line in cell if len(line) > LIMIT]
+    assert not long, f"{len(long)} code lines over {LIMIT} characters in the PDF, such as {long[0]!r}"
+
+    def plain_line(line: str) -> str:
+        return squeezed(line).replace("\u2010", "-").replace("\u2212", "-")
+
+    code_lines = {plain_line(line) for cell in cells for line in cell if len(line.strip()) >= 20}
+    lines = text.splitlines()
+    wrapped = [previous.strip() for previous, line in zip(lines, lines[1:])
+               if re.match(r"\s*(,?\u2192|\u21aa)", line) and len(plain_line(previous)) >= 20
+               and any(code.startswith(plain_line(previous)) and code != plain_line(previous) for code in code_lines)]
+    assert not wrapped, f"{len(wrapped)} code lines wrap on the page (the code font is too wide), such as {wrapped[0]!r}"
 
 
 def test_interactive_figures_print_as_a_still_with_a_pointer_to_the_web(text):
