@@ -194,3 +194,22 @@ def test_training_loop_diagram_runs_the_step_it_draws_and_leaves_the_model_alone
     assert "λ = 0.5" in " ".join(drawn) and "prompts (B, C, T, H, W)" in drawn
     backward = f"backward: {step.backbone_tensors} of {step.backbone_tensors} tensors get "
     assert backward + "$\\partial L / \\partial \\theta$" in drawn
+
+
+def test_every_schematic_sits_in_the_chapter_that_teaches_it_with_a_caption():
+    from pathlib import Path
+
+    import nbformat
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    placed = {"00_preface": ["pipeline_diagram("], "03_attention_and_prompts": ["pipeline_diagram("],
+              "06_training_loop": ["network_diagram(tiny3d", "training_loop_diagram("],
+              "07_slowfast": ["slowfast_diagram("], "09_timesformer": ["divided_attention_diagram("]}
+    for chapter, calls in placed.items():
+        cells = [cell for cell in nbformat.read(book / f"{chapter}.ipynb", as_version=4).cells
+                 if cell.cell_type == "code"]
+        for call in calls:
+            drawing = [cell for cell in cells if call in cell.source]
+            assert len(drawing) == 1, f"{chapter}: {len(drawing)} cells call {call}"
+            caption = drawing[0].metadata.get("mystnb", {}).get("figure", {}).get("caption")
+            assert caption, f"{chapter}: {call} has no caption"

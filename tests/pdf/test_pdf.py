@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PDF = ROOT / "_build" / "pdf" / "_build" / "latex" / "book.pdf"
 #: The book's length in pages, checked so that a chapter lost (or a runaway table) shows.
 PAGES = (120, 260)
+#: The schematics vmp.diagrams draws, by figure name, and the chapter each sits in.
+SCHEMATICS = {"fig-preface-pipeline": "00_preface", "fig-pipeline": "03_attention_and_prompts",
+              "fig-tiny3d": "06_training_loop", "fig-training-loop": "06_training_loop",
+              "fig-slowfast-prompts": "07_slowfast", "fig-divided-attention": "09_timesformer"}
 
 
 def poppler(tool: str, *arguments: str) -> str:
@@ -95,7 +99,7 @@ def test_every_figure_caption_is_printed_with_its_number(text):
     captions = [cell.metadata["mystnb"]["figure"]["caption"] for path in chapters() if path.suffix == ".ipynb"
                 for cell in nbformat.read(path, as_version=4).cells
                 if cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption")]
-    assert len(captions) >= 20
+    assert len(captions) >= 35
     for caption in captions:
         words = plain(caption).split()[:8]  # the start of the caption, before any math
         assert " ".join(words) in body.replace("Fig. ", "Fig."), f"caption not printed: {caption[:80]!r}"
@@ -119,7 +123,7 @@ def test_concept_questions_print_with_their_answers(text):
 
 def test_equations_are_typeset_and_figures_are_images():
     images = poppler("pdfimages", "-list", str(PDF)).splitlines()[2:]
-    assert len(images) >= 25, f"only {len(images)} images in the PDF"
+    assert len(images) >= 40, f"only {len(images)} images in the PDF"
     info = poppler("pdfinfo", str(PDF))
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert PAGES[0] <= pages <= PAGES[1], f"{pages} pages; the book has between {PAGES[0]} and {PAGES[1]}"
@@ -151,3 +155,14 @@ def test_interactive_figures_print_as_a_still_with_a_pointer_to_the_web(text):
                      "In print, this figure is the explorer at its starting"):
         assert sentence in body, f"missing: {sentence!r}"
     assert "SliderFigure(" not in body and "Animation (a still" not in body  # the still, not the object's name
+
+
+def test_the_schematics_print_as_numbered_figures(text):
+    body = squeezed(text).replace("Fig. ", "Fig.")
+    for name, chapter in SCHEMATICS.items():
+        notebook = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+        figures = [cell.metadata["mystnb"]["figure"] for cell in notebook.cells
+                   if cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name") == name]
+        assert len(figures) == 1, f"{chapter}: {len(figures)} figures named {name}"
+        words = " ".join(plain(figures[0]["caption"]).split()[:8])
+        assert re.search(r"Fig\.[\d.]+: " + re.escape(words), body), f"{name} is not printed as a numbered figure"
