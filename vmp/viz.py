@@ -7,7 +7,7 @@ so a chapter can show, save or test it.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,13 +24,15 @@ from vmp.diagrams import (  # noqa: F401
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from vmp.experiment import Run
+
 
 def _array(image: torch.Tensor | np.ndarray) -> np.ndarray:
     return image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
 
 
 def grid(rows: Sequence[Sequence], row_titles: Sequence[str], column_titles: Sequence[str] | None = None,
-         kinds: Sequence[str] | None = None, size: float = 1.6, limit: float | None = None):
+         kinds: Sequence[str] | None = None, size: float = 1.6, limit: float | None = None) -> Figure:
     """A figure of images, one row per sequence. ``kinds[r]``: ``"rgb"`` (uint8 or [0, 1] floats),
     ``"signed"`` (diverging colours, symmetric around 0, ``limit`` sets the range) or ``"map"`` ([0, 1]).
     Every signed or map row gets a colorbar: a difference or an attention is read off its colours."""
@@ -116,12 +118,14 @@ def animate(panels: dict[str, Sequence], kinds: dict[str, str] | None = None, in
         axis.axis("off")
     figure.tight_layout()
 
-    def update(index: int):
+    def update(index: int) -> list:
         for image, name in zip(images, names):
             image.set_data(_array(panels[name][index]))
         return images
 
-    html = animation.FuncAnimation(figure, update, frames=frames, interval=interval, blit=True).to_jshtml(default_mode="loop")
+    html = animation.FuncAnimation(figure, update, frames=frames, interval=interval, blit=True).to_jshtml(
+        default_mode="loop"
+    )
     update(frames // 2 if still is None else still)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -145,14 +149,16 @@ def without_icon_font(html: str) -> str:
                   lambda match: _BUTTON_GLYPHS.get(match.group(1), match.group(1)), html)
 
 
-def to_unit(clip: torch.Tensor, mean: Sequence[float] = (0.45,) * 3, std: Sequence[float] = (0.225,) * 3) -> torch.Tensor:
+def to_unit(
+    clip: torch.Tensor, mean: Sequence[float] = (0.45,) * 3, std: Sequence[float] = (0.225,) * 3
+) -> torch.Tensor:
     """A normalised ``(C, T, H, W)`` clip back to displayable ``(T, H, W, C)`` values in [0, 1]."""
     mean_t = torch.tensor(mean).view(3, 1, 1, 1)
     std_t = torch.tensor(std).view(3, 1, 1, 1)
     return (clip.detach().cpu() * std_t + mean_t).clamp(0, 1).permute(1, 2, 3, 0)
 
 
-def learning_curves(histories: dict[str, Sequence[dict]], chance: float | None = None):
+def learning_curves(histories: dict[str, Sequence[dict]], chance: float | None = None) -> Figure:
     """Training cross-entropy and validation top-1 per epoch, one line per run (each a
     :func:`vmp.train.fit` history), with chance level marked if given."""
     import matplotlib.pyplot as plt
@@ -174,7 +180,7 @@ def learning_curves(histories: dict[str, Sequence[dict]], chance: float | None =
 
 
 def layer_trajectories(runs: dict[str, tuple[Sequence[float], Sequence[float]]],
-                       reference: dict[float, tuple[float, float]] | None = None):
+                       reference: dict[float, tuple[float, float]] | None = None) -> Figure:
     """The layer's slope and shift per epoch (epoch 0: the start), one line per run; ``reference``
     (lambda -> (slope, shift), e.g. the authors' published values) is drawn as dotted levels."""
     import matplotlib.pyplot as plt
@@ -184,7 +190,7 @@ def layer_trajectories(runs: dict[str, tuple[Sequence[float], Sequence[float]]],
         axes[0].plot(range(len(slopes)), slopes, "o-", ms=3, label=name)
         axes[1].plot(range(len(shifts)), shifts, "o-", ms=3, label=name)
     if reference:
-        for index, (lam, (slope, shift)) in enumerate(sorted(reference.items())):
+        for index, (_lam, (slope, shift)) in enumerate(sorted(reference.items())):
             label = "authors' page (FineGym)" if index == 0 else None
             axes[0].axhline(slope, color="gray", ls=":", lw=0.8, label=label)
             axes[1].axhline(shift, color="gray", ls=":", lw=0.8, label=label)
@@ -197,7 +203,7 @@ def layer_trajectories(runs: dict[str, tuple[Sequence[float], Sequence[float]]],
 
 
 def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Module, after: torch.nn.Module,
-                           titles: Sequence[str], frame: int = 4, layout: str = "BCTHW"):
+                           titles: Sequence[str], frame: int = 4, layout: str = "BCTHW") -> Figure:
     """For each clip (T+1 normalised frames in ``layout``): frame ``frame``, and the attention map
     the layer gives it before and after training (two :class:`vmp.MotionPrompt` layers), with colorbars."""
     import matplotlib.pyplot as plt
@@ -224,8 +230,9 @@ def attention_before_after(clips: Sequence[torch.Tensor], before: torch.nn.Modul
     return figure
 
 
-def what_the_layer_learned(run, test_set, authors: dict[float, tuple[float, float]] | None = None,
-                           layout: str = "BCTHW", start: tuple[float, float] | None = None):
+def what_the_layer_learned(run: Run, test_set: torch.utils.data.Dataset,
+                           authors: dict[float, tuple[float, float]] | None = None, layout: str = "BCTHW",
+                           start: tuple[float, float] | None = None) -> tuple[list[float], list[float]]:
     """Two figures of a fine-tuned VMP layer (a :class:`vmp.experiment.Run`): its slope and shift per
     epoch beside ``authors``' values, and the attention of two test clips at the start and at the end.
     Returns the slopes and shifts per epoch (epoch 0: the start)."""
@@ -297,8 +304,13 @@ class SliderFigure:
         return f"SliderFigure({sliders}; {len(self.pictures)} pictures)"
 
 
-def slider_figure(draw, parameters: dict[str, Sequence[float]], start: dict[str, float] | None = None,
-                  dpi: int = 100, label_format: str = "{:.3g}") -> SliderFigure:
+def slider_figure(
+    draw: Callable[..., Figure],
+    parameters: dict[str, Sequence[float]],
+    start: dict[str, float] | None = None,
+    dpi: int = 100,
+    label_format: str = "{:.3g}",
+) -> SliderFigure:
     """Draw ``draw(*values)`` (a function returning a matplotlib figure, called with one value per
     slider, in ``parameters``' order) for every combination of the sliders' values, and return the
     pictures behind one slider per parameter (see :class:`SliderFigure`)."""
