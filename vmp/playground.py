@@ -11,11 +11,9 @@ import json
 from pathlib import Path
 
 from vmp.data.transforms import KINETICS_MEAN
+from vmp.models.registry import BACKBONE_NAMES  # the backbones the book fine-tunes, by its names
 from vmp.prompt import BT601_RGB, DEFAULT_START, SHIFT_BOUND, SLOPE_RANGE
 from vmp.reference import authors_slope_shift
-
-#: The backbones whose fine-tuned layers the page offers, as the book names them.
-BACKBONE_NAMES = {"slowfast_r50": "SlowFast", "x3d_xs": "X3D", "timesformer": "TimeSformer", "tiny3d": "Tiny3D"}
 
 
 def playground_constants(finetune_records: str | Path | None = None) -> dict:

@@ -16,7 +16,7 @@ import dataclasses
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -24,6 +24,7 @@ import torch
 from vmp.checkpoint import atomic_write_bytes, atomic_write_json
 from vmp.data.download import sha256_of
 from vmp.data.synth import SynthConfig, nuisance
+from vmp.models import registry
 from vmp.weights import CHECKPOINTS, classifier_prefix, read_manifest
 
 #: The clip every book checkpoint is built for: T = 8 frames (9 with the layer) at a 64-pixel crop.
@@ -36,28 +37,11 @@ SOURCE = SynthConfig(seed=1000, task="source", classes=8, clips_per_class=400, f
 DIRECTED_SOURCE = dataclasses.replace(SOURCE, task="source_directed", classes=10, clips_per_class=320)
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How one backbone is built and pretrained on the source task."""
-
-    model_args: dict = field(default_factory=dict)
-    optimizer: str = "adamw"
-    lr: float = 3e-3
-    epochs: int = 15
-    warmup_epochs: int = 1
-    weight_decay: float = 1e-4
-    clip_grad_norm: float | None = 1.0
-    batch_size: int = 16
-
-
-#: The book's small configurations and their pretraining recipes.
-RECIPES = {
-    "tiny3d": Recipe(),
-    "slowfast_r50": Recipe({"depth": 18, "width": 16}),
-    "x3d_xs": Recipe({"width_factor": 1.0, "depth_factor": 1.0}),
-    "timesformer": Recipe({"patch_size": 16, "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 3,
-                           "intermediate_size": 768}, lr=5e-4, epochs=40, warmup_epochs=2, weight_decay=0.05),
-}
+#: The book's small configurations and their pretraining recipes: each backbone's
+#: ``pretraining`` in :data:`vmp.models.registry.REGISTRY`.
+RECIPES = registry.RECIPES
+#: How one backbone is built and pretrained (defined with the registry).
+Recipe = registry.Recipe
 
 
 def pretrain(backbone: str, data: str | os.PathLike, out: str | os.PathLike = CHECKPOINTS, seed: int = 0,
