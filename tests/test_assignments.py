@@ -66,6 +66,7 @@ def test_every_assignment_has_a_task_a_rubric_public_and_hidden_tests_and_a_part
         assert rubric == points, f"{assignment}: the rubric adds to {rubric}, the graded cells to {points}"
 
 
+@pytest.mark.slow  # nbgrader releases both assignments
 def test_student_versions_are_current_and_hold_no_solution_and_no_hidden_test(tmp_path):
     written = grade.release(tmp_path)
     for path in written:
@@ -120,6 +121,7 @@ def holm(p_values):
 WRONG_PART = {"a1_layer_backward": "a1-function-tests", "a2_paired_study": "a2-holm-tests"}
 
 
+@pytest.mark.slow  # nbgrader executes and grades three submissions
 @pytest.mark.parametrize("assignment", ["a1_layer_backward", "a2_paired_study"])
 def test_one_command_grades_a_folder_into_the_expected_scores(assignment, tmp_path):
     submissions = tmp_path / "submissions"

@@ -131,6 +131,7 @@ def gate_gain(folder: Path) -> float:
     return gain
 
 
+@pytest.mark.slow  # six Tiny3D runs of eight epochs on 360 clips
 def test_heavy_nuisance_rewards_a_fixed_threshold(tmp_path):
     """Tiny3D from random weights, fed frame differences kept only where |D| passes the threshold
     the regimes study chose on validation, beats the same network fed raw differences by at least

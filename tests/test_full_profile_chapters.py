@@ -18,6 +18,8 @@ import pytest
 from nbclient import NotebookClient
 from stand_ins import BOOK, CHAPTERS, full_profile_version, write_stand_ins
 
+pytestmark = pytest.mark.slow  # four chapters executed: minutes (make unit runs them)
+
 
 @pytest.fixture(scope="module")
 def stand_in(tmp_path_factory) -> Path:

@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 import colab_cells
 
+pytestmark = pytest.mark.slow  # a pip install and a Colab rehearsal of chapter 6: minutes (make unit)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
