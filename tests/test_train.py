@@ -139,6 +139,7 @@ def cli_train(out: Path, data: Path, epochs: int, *extra: str) -> subprocess.Pop
     return subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow  # three CLI training processes
 def test_killed_mid_epoch_and_resumed_gives_the_same_history(tmp_path, data):
     epochs = 4
     uninterrupted = cli_train(tmp_path / "whole", data, epochs)
@@ -170,6 +171,7 @@ def test_cli_prompt_init_sets_slope_and_shift(tmp_path, data):
     assert record["slope"] == pytest.approx(40.0) and record["shift"] == pytest.approx(0.1, abs=1e-6)
 
 
+@pytest.mark.slow  # three processes, two of them in a gloo group
 def test_two_process_gloo_run_matches_one_process(tmp_path, data):
     script = ROOT / "tests" / "ddp_train.py"
     single = subprocess.run([sys.executable, str(script), str(data), str(tmp_path / "one.json")],
