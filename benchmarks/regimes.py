@@ -27,14 +27,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+from timesformer import RECIPES as TIMESFORMER_RECIPES
+from timesformer import RESULTS as TIMESFORMER_RESULTS
+from timesformer import chosen_recipe
+from timesformer import runs_left as timesformer_runs_left
 
 from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
 from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, PRIMARY_REGIMES, REGIMES, study_config
-from timesformer import RECIPES as TIMESFORMER_RECIPES, RESULTS as TIMESFORMER_RESULTS, chosen_recipe
-from timesformer import runs_left as timesformer_runs_left
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
 SEEDS = (0, 1, 2, 3, 4)
@@ -104,7 +106,9 @@ def chosen_start(records: list[dict]) -> float:
     runs = [r for r in records if r["stage"] == "start" and r["tav_weight"] == 0]
     if not runs:
         raise SystemExit("no start-stage runs yet: run --stage start first")
-    by_shift = {shift: [r["val_top1"] for r in runs if r["start"][1] == shift] for shift in {r["start"][1] for r in runs}}
+    by_shift = {
+        shift: [r["val_top1"] for r in runs if r["start"][1] == shift] for shift in {r["start"][1] for r in runs}
+    }
     return max(by_shift, key=lambda shift: statistics.fmean(by_shift[shift]))
 
 
@@ -208,11 +212,15 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm"))
+    parser.add_argument(
+        "--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm")
+    )
     parser.add_argument("--backbone", nargs="+", default=["tiny3d"])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
-    parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds (two processes on two cores share a stage)")
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, help="only these seeds (two processes on two cores share a stage)"
+    )
     parser.add_argument("--inputs", nargs="+", choices=INPUTS, help="only these inputs")
     parser.add_argument("--regimes", nargs="+", choices=list(REGIMES), help="only these regimes")
     parser.add_argument("--dry-run", action="store_true", help="print the runs left and an estimate, run nothing")
@@ -224,14 +232,24 @@ def main() -> None:
              and (args.regimes is None or any(in_regime(cell, name) for name in args.regimes))]
     started = sum(r["stage"] == "start" for r in records)
     needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
-    if args.stage in ("regimes", "primary", "post_hoc", "source", "confirm") and needs_start and started < START_RUNS and not args.dry_run:
-        raise SystemExit(f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all of them)")
+    if (
+        args.stage in ("regimes", "primary", "post_hoc", "source", "confirm")
+        and needs_start
+        and started < START_RUNS
+        and not args.dry_run
+    ):
+        raise SystemExit(
+            f"the start stage has {started} of its {START_RUNS} runs: finish it first (the base start is read from all "
+            "of them)"
+        )
     if args.dry_run:
         seconds = {b: [r["seconds"] for r in records if r["backbone"] == b] for b in args.backbone}
-        estimate = sum(statistics.median(seconds[c.backbone]) if seconds.get(c.backbone) else float("nan") for c in cells)
+        estimate = sum(
+            statistics.median(seconds[c.backbone]) if seconds.get(c.backbone) else float("nan") for c in cells
+        )
         print(f"{len(cells)} runs left in stage {args.stage!r}; about {estimate / 3600:.1f} h at the median run time")
         return
-    for number, cell in enumerate(cells[: args.limit]):
+    for cell in cells[: args.limit]:
         if cell.input in ("vmp", "vmp_frozen", "gated"):
             records = read_records(args.out)  # the choices read the records as they stand
         record = run(cell, args.stage, records)

@@ -29,7 +29,10 @@ def test_regimes_stage_runs_the_amended_grid(sweep):
         seeds.setdefault((sweep.regime_of(cell), cell.input), set()).add(cell.seed)
     assert {input for (name, input) in seeds if name == "base"} == set(sweep.INPUTS)
     for (name, input), got in seeds.items():
-        assert got == (set(sweep.SEEDS) if name in sweep.PRIMARY_REGIMES else set(sweep.EXPLORATORY_SEEDS)), (name, input)
+        assert got == (set(sweep.SEEDS) if name in sweep.PRIMARY_REGIMES else set(sweep.EXPLORATORY_SEEDS)), (
+            name,
+            input,
+        )
         assert name == "base" or input in ("frames", "vmp")
     first_exploratory = next(i for i, cell in enumerate(cells) if sweep.regime_of(cell) not in sweep.PRIMARY_REGIMES)
     assert all(sweep.regime_of(cell) not in sweep.PRIMARY_REGIMES for cell in cells[first_exploratory:])
@@ -37,7 +40,12 @@ def test_regimes_stage_runs_the_amended_grid(sweep):
 
 def test_primary_stage_runs_the_primary_regimes_only(sweep):
     cells = sweep.stage_cells("primary", ["x3d_xs"])
-    assert Counter(sweep.regime_of(cell) for cell in cells) == {"base": 10, "labels_5": 10, "scene": 10, "appearance": 10}
+    assert Counter(sweep.regime_of(cell) for cell in cells) == {
+        "base": 10,
+        "labels_5": 10,
+        "scene": 10,
+        "appearance": 10,
+    }
     assert {cell.input for cell in cells} == {"frames", "vmp"}
     assert all(cell.shift is None for cell in cells)
     # the third amendment: TimeSformer runs the base and 5-label regimes only
@@ -69,8 +77,12 @@ def test_timesformer_recipe_study_is_complete_without_repeating_recipes_at_chanc
     chance = 1 / timesformer.CLASSES
     first = [{"recipe": name, "seed": 0, "val_top1": chance if name.startswith("scratch") else 0.4}
              for name in timesformer.RECIPES]
-    assert set(timesformer.runs_left(first)) == {(name, 1) for name in timesformer.RECIPES if not name.startswith("scratch")}
-    second = [{"recipe": name, "seed": 1, "val_top1": 0.4} for name in timesformer.RECIPES if not name.startswith("scratch")]
+    assert set(timesformer.runs_left(first)) == {
+        (name, 1) for name in timesformer.RECIPES if not name.startswith("scratch")
+    }
+    second = [
+        {"recipe": name, "seed": 1, "val_top1": 0.4} for name in timesformer.RECIPES if not name.startswith("scratch")
+    ]
     assert timesformer.runs_left(first + second) == []
 
 
@@ -80,7 +92,10 @@ def test_confirm_stage_asks_the_scratch_lead_again_on_fresh_seeds_and_clips(swee
 
     cells = sweep.stage_cells("confirm", ["tiny3d", "slowfast_r50"])
     assert len(cells) == len(set(cells)) == 2 * 2 * len(sweep.CONFIRM_SEEDS)
-    assert {sweep.regime_of(cell) for cell in cells} == {"scratch"} and {cell.input for cell in cells} == {"frames", "vmp"}
+    assert {sweep.regime_of(cell) for cell in cells} == {"scratch"} and {cell.input for cell in cells} == {
+        "frames",
+        "vmp",
+    }
     assert not set(sweep.CONFIRM_SEEDS) & set(sweep.SEEDS)
     assert {cell.data_seed for cell in cells} == {sweep.CONFIRM_DATA_SEED}
     assert sweep.CONFIRM_DATA_SEED not in (sweep.DATA_SEED, sweep.GATE_SEED, get_profile("book").synthetic.seed)

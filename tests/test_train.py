@@ -29,7 +29,9 @@ ENV = {**os.environ, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THRE
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    return generate(tmp_path_factory.mktemp("synth"), SynthConfig(seed=2, classes=4, clips_per_class=10, frames=5, size=32))
+    return generate(
+        tmp_path_factory.mktemp("synth"), SynthConfig(seed=2, classes=4, clips_per_class=10, frames=5, size=32)
+    )
 
 
 def datasets(root: Path, frames: int = 5):
@@ -40,7 +42,9 @@ def datasets(root: Path, frames: int = 5):
 
 def test_schedules():
     assert [round(lr_factor(e, 4, "cosine"), 4) for e in range(4)] == [1.0, 0.8536, 0.5, 0.1464]
-    assert [lr_factor(e, 6, "step", milestones=(2, 4), gamma=0.1) for e in range(6)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+    assert [lr_factor(e, 6, "step", milestones=(2, 4), gamma=0.1) for e in range(6)] == pytest.approx(
+        [1, 1, 0.1, 0.1, 0.01, 0.01]
+    )
     assert [lr_factor(e, 5, "cosine", warmup_epochs=2) for e in range(3)] == pytest.approx([1 / 3, 2 / 3, 1.0])
     with pytest.raises(ValueError, match="schedule"):
         lr_factor(0, 3, "exponential")
@@ -123,7 +127,13 @@ def test_checkpoint_round_trip_and_damage(tmp_path, data):
     with pytest.raises(CheckpointError, match="broken.pt is damaged"):
         load_checkpoint(tmp_path / "broken.pt")
     with pytest.raises(CheckpointError, match="does not fit this model"):
-        fit(build_model("tiny3d", 4, 4, 32, width=8), train, config=TrainConfig(epochs=2, batch_size=4), out=tmp_path, resume=True)
+        fit(
+            build_model("tiny3d", 4, 4, 32, width=8),
+            train,
+            config=TrainConfig(epochs=2, batch_size=4),
+            out=tmp_path,
+            resume=True,
+        )
     with pytest.raises(CheckpointError, match="nothing to resume"):
         fit(build_model("tiny3d", 4, 4, 32), train, out=tmp_path / "empty", resume=True)
 
@@ -237,8 +247,22 @@ def test_cli_rejects_an_unknown_model_and_mismatched_eval_data(tmp_path, data):
     other = generate(tmp_path / "other", SynthConfig(seed=2, classes=3, clips_per_class=3, frames=5, size=32))
     run = cli_train(tmp_path / "run", data, 1)
     assert run.wait(timeout=300) == 0
-    mismatch = subprocess.run([sys.executable, "-m", "vmp", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
-                               "--data", str(other)], env=ENV, capture_output=True, text=True, timeout=120)
+    mismatch = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vmp",
+            "eval",
+            "--checkpoint",
+            str(tmp_path / "run" / "checkpoint.pt"),
+            "--data",
+            str(other),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert mismatch.returncode != 0 and "are not the checkpoint's" in mismatch.stderr
 
 
@@ -249,9 +273,24 @@ def test_cli_eval_needs_only_the_split_it_evaluates(tmp_path, data):
     test_only.mkdir()
     (test_only / "test").symlink_to(data / "test", target_is_directory=True)
     for split in ("test", "val"):
-        result = subprocess.run([sys.executable, "-m", "vmp", "eval", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"),
-                                 "--data", str(test_only if split == "test" else data), "--split", split],
-                                env=ENV, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vmp",
+                "eval",
+                "--checkpoint",
+                str(tmp_path / "run" / "checkpoint.pt"),
+                "--data",
+                str(test_only if split == "test" else data),
+                "--split",
+                split,
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout.split("confusion")[0])["count"] == 8
 

@@ -54,7 +54,8 @@ class Profile:
 
     def train_config(self, seed: int = 0, tav_weight: float = 0.0, backbone: str | None = None,
                      **changes) -> TrainConfig:
-        """The :class:`~vmp.train.TrainConfig` of this profile (and of ``backbone``'s recipe), with any field changed."""
+        """The :class:`~vmp.train.TrainConfig` of this profile (and of ``backbone``'s recipe), with any field
+        changed."""
         schedule = "step" if self.milestones else "cosine"
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
                              prompt_lr=self.prompt_lr, schedule=schedule, milestones=self.milestones,
@@ -211,7 +212,9 @@ class FineTuneSetting(NamedTuple):
         return "\n".join(lines)
 
 
-def fine_tune_setting(backbone: str, profile_name: str = "book", classes: int = 6, per_class: int = 30) -> FineTuneSetting:
+def fine_tune_setting(
+    backbone: str, profile_name: str = "book", classes: int = 6, per_class: int = 30
+) -> FineTuneSetting:
     """The setting of chapters 7-9 for ``backbone``: in the book profile, ``classes`` classes of the
     benchmark with ``per_class`` training clips each; in the full profile, the paper-scale model
     and clip on the UCF101 subset."""
@@ -248,8 +251,8 @@ def train_and_test(
     ``prompt_init`` is the layer's starting (m, n): by default :data:`vmp.prompt.DEFAULT_START`;
     ``"paper"`` draws them from N(1e-5, 1) as the authors do. ``learn_prompt=False`` freezes the
     layer's slope and shift. ``prompt_function`` swaps the sigmoid for a power normalisation
-    (:mod:`vmp.attention`, started at its ``start`` value). The seed fixes the new head's weights (and, without pretrained weights,
-    the backbone's), the paper's draw of (m, n) and the batch order.
+    (:mod:`vmp.attention`, started at its ``start`` value). The seed fixes the new head's weights
+    (and, without pretrained weights, the backbone's), the paper's draw of (m, n) and the batch order.
     """
     if backbone not in SPECS:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(SPECS)}")
@@ -268,7 +271,13 @@ def train_and_test(
     return Run(model, history, evaluate(model, splits.test), initial)
 
 
-def compare_inputs(backbone: str, profile: Profile, splits: Splits, inputs: tuple[str, ...] = ("frames", "difference", "vmp"),
-                   seed: int = 0, **options) -> dict[str, Run]:
+def compare_inputs(
+    backbone: str,
+    profile: Profile,
+    splits: Splits,
+    inputs: tuple[str, ...] = ("frames", "difference", "vmp"),
+    seed: int = 0,
+    **options,
+) -> dict[str, Run]:
     """One :func:`train_and_test` run per input stage, all else equal: the chapters' comparison."""
     return {input: train_and_test(backbone, profile, splits, input=input, seed=seed, **options) for input in inputs}

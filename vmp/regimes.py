@@ -13,12 +13,12 @@ paired with the other side's by backbone and seed, clip by clip.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, Union
 
-import dataclasses
-
 import numpy as np
+
 from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 from vmp.data.synth import NUISANCE, SynthConfig
 from vmp.experiment import get_profile
@@ -176,9 +176,15 @@ class Answer:
         """What the adjusted interval allows: ahead or behind only when it excludes zero."""
         low, high = (100 * v for v in self.interval)
         if low > 0:
-            return f"{self.question.text}: ahead by {100 * self.difference.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
+            return (
+                f"{self.question.text}: ahead by {100 * self.difference.estimate:.1f} points ({low:+.1f} to "
+                f"{high:+.1f})"
+            )
         if high < 0:
-            return f"{self.question.text}: behind by {-100 * self.difference.estimate:.1f} points ({low:+.1f} to {high:+.1f})"
+            return (
+                f"{self.question.text}: behind by {-100 * self.difference.estimate:.1f} points ({low:+.1f} to "
+                f"{high:+.1f})"
+            )
         return f"{self.question.text}: no resolved difference ({low:+.1f} to {high:+.1f} points)"
 
 
@@ -248,11 +254,20 @@ def start_table(records: Sequence[dict]) -> list[dict]:
                     continue
                 slope = group[0]["start"][0]
                 ends = [r["final"][1] for r in group]
-                rows.append({"backbone": backbone, "tav_weight": tav_weight, "start_shift": shift, "seeds": len(group),
-                             "still_attention": still_attention(slope, shift),
-                             "val_top1": float(np.mean([r["val_top1"] for r in group])),
-                             "test_top1": float(np.mean([r["test_top1"] for r in group])),
-                             "end_shift": float(np.mean(ends)), "end_shift_low": min(ends), "end_shift_high": max(ends)})
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "tav_weight": tav_weight,
+                        "start_shift": shift,
+                        "seeds": len(group),
+                        "still_attention": still_attention(slope, shift),
+                        "val_top1": float(np.mean([r["val_top1"] for r in group])),
+                        "test_top1": float(np.mean([r["test_top1"] for r in group])),
+                        "end_shift": float(np.mean(ends)),
+                        "end_shift_low": min(ends),
+                        "end_shift_high": max(ends),
+                    }
+                )
     return rows
 
 
@@ -266,8 +281,13 @@ def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES
         if found is None:
             continue
         backbones, boot = found
-        top1 = {(backbone, input): [r["test_top1"] for r in _by_seed(records, backbone, regime_fields(regime, input)).values()]
-                for backbone in backbones for input in (a, b)}
+        top1 = {
+            (backbone, input): [
+                r["test_top1"] for r in _by_seed(records, backbone, regime_fields(regime, input)).values()
+            ]
+            for backbone in backbones
+            for input in (a, b)
+        }
         means = {input: float(np.mean([v for bk in backbones for v in top1[bk, input]])) for input in (a, b)}
         per_backbone = {bk: float(np.mean(top1[bk, a]) - np.mean(top1[bk, b])) for bk in backbones}
         seeds = min(len(top1[bk, a]) for bk in backbones)
@@ -278,7 +298,8 @@ def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES
 
 
 def accuracy(records: Sequence[dict], fields: dict, backbone: str, method: Method = seed_clip_t) -> Estimate | None:
-    """One configuration's test top-1 on one backbone, with seeds and test clips as sources of error; None without runs."""
+    """One configuration's test top-1 on one backbone, with seeds and test clips as sources of error; None without
+    runs."""
     runs = _by_seed(records, backbone, fields)
     if not runs:
         return None

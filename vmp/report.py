@@ -136,7 +136,9 @@ def by_seed(records: Sequence[dict], backbone: str, config: str, metric: str = "
 STARTED_CONFIGS = ("vmp_frozen", "vmp", "vmp_lambda_0.1", "vmp_lambda_1", "vmp_lambda_10", "vmp_other_lr")
 
 
-def from_start(records: Sequence[dict], start: tuple[float, float], configs: Sequence[str] = STARTED_CONFIGS) -> list[dict]:
+def from_start(
+    records: Sequence[dict], start: tuple[float, float], configs: Sequence[str] = STARTED_CONFIGS
+) -> list[dict]:
     """The records as they stand for one layer start: every run of a configuration not in
     ``configs``, and the runs of those in it that started at ``start`` (slope, shift)."""
     return [r for r in records if r["config"] not in configs

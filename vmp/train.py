@@ -25,7 +25,12 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from tqdm.auto import tqdm
 
 from vmp.checkpoint import (
-    CheckpointError, atomic_write_json, load_checkpoint, load_model_state, restore_rng_states, save_checkpoint,
+    CheckpointError,
+    atomic_write_json,
+    load_checkpoint,
+    load_model_state,
+    restore_rng_states,
+    save_checkpoint,
 )
 from vmp.loss import temporal_attention_variation
 from vmp.metrics import confusion_matrix, summarize, topk_correct
@@ -202,7 +207,11 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         with autocast:
             logits, attention = model(clips)
             ce = F.cross_entropy(logits.float(), labels)
-            tav = temporal_attention_variation(attention.float()) if attention is not None and attention.shape[1] > 1 else ce.new_zeros(())
+            tav = (
+                temporal_attention_variation(attention.float())
+                if attention is not None and attention.shape[1] > 1
+                else ce.new_zeros(())
+            )
             loss = ce + config.tav_weight * tav
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
@@ -222,12 +231,23 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                               (logits.argmax(1) == labels).sum().item(), n], dtype=torch.float64)
     sums = _all_reduce(sums)
     count = sums[4].item()
-    return {"loss": sums[0].item() / count, "ce": sums[1].item() / count, "tav": sums[2].item() / count, "top1": sums[3].item() / count}
+    return {
+        "loss": sums[0].item() / count,
+        "ce": sums[1].item() / count,
+        "tav": sums[2].item() / count,
+        "top1": sums[3].item() / count,
+    }
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: int = 0, device: torch.device | None = None,
-             description: str = "eval") -> dict:
+def evaluate(
+    model: nn.Module,
+    dataset: Dataset,
+    batch_size: int = 8,
+    workers: int = 0,
+    device: torch.device | None = None,
+    description: str = "eval",
+) -> dict:
     """Top-1, top-5, mean class accuracy, loss and confusion matrix over all ranks, and ``correct``:
     1 or 0 per item of ``dataset``, in its order (for analyses that resample clips).
 
@@ -253,8 +273,13 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 8, workers: i
         confusion += confusion_matrix(predicted, labels.cpu(), num_classes)
         correct[order[scored:scored + len(labels)]] = (predicted == labels.cpu()).long()
         scored += len(labels)
-        extra += torch.tensor([topk_correct(probabilities, labels, 5),
-                               F.nll_loss(probabilities.clamp_min(1e-12).log(), labels, reduction="sum").item()], dtype=torch.float64)
+        extra += torch.tensor(
+            [
+                topk_correct(probabilities, labels, 5),
+                F.nll_loss(probabilities.clamp_min(1e-12).log(), labels, reduction="sum").item(),
+            ],
+            dtype=torch.float64,
+        )
     confusion, extra, correct = _all_reduce(confusion), _all_reduce(extra), _all_reduce(correct)
     return {**summarize(confusion, int(extra[0].item()), extra[1].item()), "correct": correct.tolist()}
 
@@ -307,19 +332,31 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
         loader = _distributed_loader(train_set, config.batch_size // world, config.workers, True, config.seed, epoch,
                                      pin_memory=pins_memory(device))
         record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-        trained = train_one_epoch(network, loader, optimizer, config, device, scaler, f"epoch {epoch + 1}/{config.epochs}")
+        trained = train_one_epoch(
+            network, loader, optimizer, config, device, scaler, f"epoch {epoch + 1}/{config.epochs}"
+        )
         record.update({f"train_{key}": value for key, value in trained.items()})
         record.update(prompt_parameters(network))
         scheduler.step()
         if val_set is not None:
-            metrics = evaluate(network, val_set, config.eval_batch_size or config.batch_size, config.workers, device, "val")
+            metrics = evaluate(
+                network, val_set, config.eval_batch_size or config.batch_size, config.workers, device, "val"
+            )
             record.update({f"val_{key}": value for key, value in metrics.items()
                            if key not in ("confusion", "count", "correct")})
         history.append(record)
         if out is not None and rank == 0:
-            save_checkpoint(out / "checkpoint.pt", model=model.state_dict(), optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), scaler=scaler.state_dict() if scaler else {},
-                            epoch=epoch, history=history, config=dataclasses.asdict(config), model_args=model_args or {})
+            save_checkpoint(
+                out / "checkpoint.pt",
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(),
+                scaler=scaler.state_dict() if scaler else {},
+                epoch=epoch,
+                history=history,
+                config=dataclasses.asdict(config),
+                model_args=model_args or {},
+            )
             atomic_write_json(out / "history.json", history)
         if dist.is_initialized():
             dist.barrier()

@@ -145,7 +145,9 @@ def test_no_code_line_runs_past_its_cell(text):
     wrapped = [previous.strip() for previous, line in zip(lines, lines[1:])
                if re.match(r"\s*(,?\u2192|\u21aa)", line) and len(plain_line(previous)) >= 20
                and any(code.startswith(plain_line(previous)) and code != plain_line(previous) for code in code_lines)]
-    assert not wrapped, f"{len(wrapped)} code lines wrap on the page (the code font is too wide), such as {wrapped[0]!r}"
+    assert not wrapped, (
+        f"{len(wrapped)} code lines wrap on the page (the code font is too wide), such as {wrapped[0]!r}"
+    )
 
 
 def test_interactive_figures_print_as_a_still_with_a_pointer_to_the_web(text):
