@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vmp.data import VideoFolder
+    from vmp.models import BackboneSpec
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -46,14 +47,15 @@ def _pretrain(args: argparse.Namespace) -> None:
     )
 
 
-def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, layout: str,
+def _held_out(data: Path, split: str, frames: int, rate: int, crop: int, spec: BackboneSpec,
               temporal_views: int = 1, spatial_views: int = 1) -> VideoFolder | None:
-    """The evaluation dataset of ``data/split``, or None if there is no such split."""
+    """The evaluation dataset of ``data/split`` as the backbone of ``spec`` reads it (layout and
+    normalisation), or None if there is no such split."""
     from vmp.data import ClipTransform, VideoFolder
 
     if not (data / split).is_dir():
         return None
-    transform = ClipTransform(size=crop, train=False, spatial_views=spatial_views, layout=layout)
+    transform = ClipTransform.for_backbone(spec, size=crop, train=False, spatial_views=spatial_views)
     mode = "uniform" if temporal_views > 1 else "center"
     return VideoFolder(
         data, split, frames=frames, rate=rate, mode=mode, temporal_views=temporal_views, transform=transform
@@ -80,8 +82,8 @@ def _train(args: argparse.Namespace) -> None:
     frames, crop = args.frames or spec.frames, args.crop or (64 if synthetic else spec.crop)
     flip = args.flip if args.flip is not None else not synthetic
     train_set = VideoFolder(data, "train", frames=frames + 1, rate=args.rate, mode="random", seed=args.seed,
-                            transform=ClipTransform(size=crop, train=True, flip=flip, layout=spec.layout))
-    val_set, test_set = (_held_out(data, split, frames + 1, args.rate, crop, spec.layout) for split in ("val", "test"))
+                            transform=ClipTransform.for_backbone(spec, size=crop, train=True, flip=flip))
+    val_set, test_set = (_held_out(data, split, frames + 1, args.rate, crop, spec) for split in ("val", "test"))
     build_args = {"name": args.model, "num_classes": len(train_set.classes), "frames": frames, "crop": crop,
                   "input": "frames" if args.no_prompt else args.input}
     try:
@@ -115,12 +117,14 @@ def _train(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     import json
 
+    from vmp.models import SPECS
     from vmp.train import evaluate, load_trained
 
     model, checkpoint = load_trained(args.checkpoint)
     classes = checkpoint["model_args"].get("classes")
+    spec = SPECS[checkpoint["model_args"]["name"]]
     dataset = _held_out(Path(args.data), args.split, model.frames + 1, args.rate, checkpoint["model_args"]["crop"],
-                        model.layout, args.temporal_views, args.spatial_views)
+                        spec, args.temporal_views, args.spatial_views)
     if dataset is None:
         raise SystemExit(f"no {args.split}/ split in {args.data}")
     if classes is not None and dataset.classes != classes:
@@ -159,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pretrain = commands.add_parser("pretrain", help="pretrain the book's backbones on the source task (frames input)")
     pretrain.add_argument("--backbone", nargs="+", default=["all"],
-                          help="tiny3d, slowfast_r50, x3d_xs, timesformer, or all (default)")
+                          help="backbones with a pretraining recipe (vmp.models.registry), or all (default)")
     pretrain.add_argument("--out", help="where the weights and manifest.json go (default: the package's own "
                                         "checkpoints folder, vmp/checkpoints in a clone)")
     pretrain.add_argument("--data", help="folder for the generated source task (default: a temporary one)")
@@ -173,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         help="root/{train,val,test}/<class>/<video>; default: the synthetic benchmark, generated in OUT/synthetic",
     )
-    train.add_argument("--model", default="tiny3d", help="tiny3d, x3d_xs, x3d_s, x3d_m, slowfast_r50 or timesformer")
+    train.add_argument("--model", default="tiny3d",
+                       help="a backbone of vmp.models.registry (default tiny3d; a wrong name lists them)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--out", help="run folder for history.json, checkpoint.pt, metrics.json (default runs/MODEL)")
     train.add_argument("--no-prompt", action="store_true", help="the baseline: frames 1..T, no VMP layer")

@@ -26,7 +26,7 @@ from vmp.data import ClipTransform, VideoFolder
 from vmp.data.datasets import ClipDataset
 from vmp.data.download import resolve_cache_dir
 from vmp.data.synth import SynthConfig, generate, nuisance
-from vmp.models import SPECS, build_model
+from vmp.models import SPECS, BackboneSpec, build_model, registry
 from vmp.models.adapter import PromptedModel
 from vmp.prompt import DEFAULT_START, m_n_for
 from vmp.train import TrainConfig, evaluate, fit, seed_everything
@@ -63,15 +63,11 @@ class Profile:
         return dataclasses.replace(config, **{**self.recipes.get(backbone, {}), **changes})
 
 
-#: Fine-tuning recipes of the book's pretrained backbones (AdamW): the learning rates were chosen
-#: on the validation split by ``benchmarks/finetune.py`` (its results:
-#: ``benchmarks/results/finetune.json``); warm-up and clipping were fixed before it ran.
-FINETUNE = {
-    "tiny3d": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-    "slowfast_r50": {"lr": 3e-3, "prompt_lr": None, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-    "x3d_xs": {"lr": 3e-3, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0, "epochs": 16},
-    "timesformer": {"lr": 3e-4, "prompt_lr": 0.03, "warmup_epochs": 1, "clip_grad_norm": 1.0},
-}
+#: Fine-tuning recipes of the book's pretrained backbones (AdamW), each backbone's ``finetune`` in
+#: :data:`vmp.models.registry.REGISTRY`: the learning rates were chosen on the validation split by
+#: ``benchmarks/finetune.py`` (its results: ``benchmarks/results/finetune.json``); warm-up and
+#: clipping were fixed before it ran.
+FINETUNE = registry.FINETUNE
 
 
 PROFILES = {
@@ -139,8 +135,11 @@ def generated(config: SynthConfig, root: str | os.PathLike | None = None) -> Pat
     return root
 
 
-def load_splits(profile: Profile, layout: str = "BCTHW", root: str | os.PathLike | None = None) -> Splits:
-    """The three splits of the profile's data, laid out for a backbone (``"BTCHW"`` for TimeSformer).
+def load_splits(profile: Profile, layout: str | BackboneSpec = "BCTHW",
+                root: str | os.PathLike | None = None) -> Splits:
+    """The three splits of the profile's data as a backbone reads them: ``layout`` is its spec
+    (``SPECS[name]``: its layout and normalisation), or a bare layout (``"BTCHW"`` for
+    TimeSformer) with the Kinetics normalisation.
 
     ``book`` generates the synthetic benchmark into ``root`` (by default a cache folder shared by
     every chapter, see :func:`generated`) and keeps its decoded frames in memory; ``full`` downloads
@@ -153,23 +152,23 @@ def load_splits(profile: Profile, layout: str = "BCTHW", root: str | os.PathLike
 
         root = ucf101_subset(root)
     small = profile.synthetic is not None
+    spec = layout if isinstance(layout, BackboneSpec) else BackboneSpec(layout, profile.frames, profile.crop)
 
     def split(name: str) -> ClipDataset:
         training = name == "train"
-        transform = ClipTransform(size=profile.crop, short_side=profile.short_side, train=training,
-                                  flip=profile.flip and training, layout=layout)
+        transform = ClipTransform.for_backbone(spec, size=profile.crop, short_side=profile.short_side,
+                                               train=training, flip=profile.flip and training)
         return VideoFolder(root, name, frames=profile.frames + 1, mode="random" if training else "center",
                            transform=transform, cache=small)
 
     return Splits(split("train"), split("val"), split("test"), Path(root))
 
 
-#: Each book backbone's paper-scale counterpart in the full profile, with the clip it is built for.
-FULL_SCALE = {
-    "slowfast_r50": ("slowfast_r50", {"frames": 32}),
-    "x3d_xs": ("x3d_s", {"frames": 13, "crop": 160, "short_side": 182}),
-    "timesformer": ("timesformer", {}),
-}
+#: Each book backbone's paper-scale counterpart in the full profile, with the clip it is built for
+#: (each backbone's ``full_scale`` in :data:`vmp.models.registry.REGISTRY`).
+FULL_SCALE = registry.FULL_SCALE
+
+
 class FineTuneSetting(NamedTuple):
     """What chapters 7-9 fine-tune: one backbone, its profile and its data (``book_backbone``: the
     book profile's backbone the records are kept under)."""
@@ -222,11 +221,11 @@ def fine_tune_setting(
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(FULL_SCALE)}")
     if profile_name == "book":
         profile = get_profile("book")
-        splits = load_splits(profile, layout=SPECS[backbone].layout).subset(classes, per_class, seed=0)
+        splits = load_splits(profile, SPECS[backbone]).subset(classes, per_class, seed=0)
         return FineTuneSetting(backbone, profile, splits, backbone)
     full_backbone, changes = FULL_SCALE[backbone]
     profile = get_profile(profile_name, **changes)
-    return FineTuneSetting(full_backbone, profile, load_splits(profile, layout=SPECS[full_backbone].layout), backbone)
+    return FineTuneSetting(full_backbone, profile, load_splits(profile, SPECS[full_backbone]), backbone)
 
 
 class Run(NamedTuple):

@@ -294,9 +294,12 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
 
     With ``out``, a checkpoint ``out/checkpoint.pt`` is written atomically after every epoch;
     ``resume=True`` continues from it exactly (model, optimiser, schedule, epoch, RNGs, history).
-    ``model_args`` is stored in the checkpoint so ``python -m vmp eval`` can rebuild the model.
+    The checkpoint stores ``model_args`` (by default the model's own
+    :attr:`~vmp.models.PromptedModel.rebuild_args` and the training data's classes, see
+    :func:`model_args_of`), so :func:`load_trained` and ``python -m vmp eval`` rebuild the model.
     """
     config = config or TrainConfig()
+    model_args = model_args if model_args is not None else model_args_of(model, train_set)
     check_compatible(model, train_set, "the training data")
     if val_set is not None:
         check_compatible(model, val_set, "the validation data")
@@ -363,6 +366,17 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
     return history
 
 
+def model_args_of(model: nn.Module, train_set: Dataset | None = None) -> dict:
+    """What a checkpoint records to rebuild ``model``: its :attr:`~vmp.models.PromptedModel.rebuild_args`
+    and the training data's class names; empty for a model put together around a given backbone
+    (:func:`vmp.models.with_motion_prompt`), which only its own code can rebuild."""
+    model = _unwrap(model)
+    if getattr(model, "built_from", None) is None:
+        return {}
+    classes = getattr(train_set, "classes", None)
+    return {**model.rebuild_args, **({"classes": list(classes)} if classes is not None else {})}
+
+
 def load_trained(path: str | os.PathLike) -> tuple[PromptedModel, dict[str, Any]]:
     """Rebuild the model a checkpoint was trained as, with its weights; returns (model, checkpoint)."""
     from vmp.models import build_model
@@ -370,7 +384,9 @@ def load_trained(path: str | os.PathLike) -> tuple[PromptedModel, dict[str, Any]
     checkpoint = load_checkpoint(path)
     args = checkpoint.get("model_args") or {}
     if "name" not in args:
-        raise CheckpointError(f"checkpoint {path} does not record how to build its model (model_args)")
+        raise CheckpointError(f"checkpoint {path} does not record how to build its model (model_args): it was "
+                              "trained as a model put together by hand (with_motion_prompt); build it the same way "
+                              "and load checkpoint['model'] into it")
     # class names are for checking data; "weights" says where the trained weights started (all in the checkpoint now)
     build_args = {key: value for key, value in args.items() if key not in ("classes", "weights")}
     model = build_model(**build_args, weights=None)
