@@ -61,7 +61,7 @@ def pretrain(backbone: str, data: str | os.PathLike, out: str | os.PathLike = CH
     profile = Profile("source", frames=FRAMES, crop=CROP, short_side=SHORT_SIDE, epochs=epochs or recipe.epochs,
                       batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr, prompt_lr=None,
                       milestones=(), flip=False, weights=None, synthetic=source)
-    splits = load_splits(profile, SPECS[backbone].layout, root=data)
+    splits = load_splits(profile, SPECS[backbone], root=data)
     seed_everything(seed)
     model = build_model(backbone, len(splits.train.classes), FRAMES, CROP, input="frames", **recipe.model_args)
     config = TrainConfig(epochs=profile.epochs, batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr,

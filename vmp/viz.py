@@ -20,6 +20,7 @@ from vmp.diagrams import (  # noqa: F401
     slowfast_diagram,
     training_loop_diagram,
 )
+from vmp.normalisation import KINETICS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -150,7 +151,7 @@ def without_icon_font(html: str) -> str:
 
 
 def to_unit(
-    clip: torch.Tensor, mean: Sequence[float] = (0.45,) * 3, std: Sequence[float] = (0.225,) * 3
+    clip: torch.Tensor, mean: Sequence[float] = KINETICS.mean, std: Sequence[float] = KINETICS.std
 ) -> torch.Tensor:
     """A normalised ``(C, T, H, W)`` clip back to displayable ``(T, H, W, C)`` values in [0, 1]."""
     mean_t = torch.tensor(mean).view(3, 1, 1, 1)
