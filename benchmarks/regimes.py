@@ -6,6 +6,7 @@
     python benchmarks/regimes.py --stage primary --backbone x3d_xs # 4. the primary regimes only
     python benchmarks/regimes.py --stage source                    # 5. the directed source task's checkpoint
     python benchmarks/regimes.py --stage confirm --backbone tiny3d slowfast_r50  # 6. the from-scratch lead, again
+    python benchmarks/regimes.py --stage paper                     # 7. trained as the paper trains (regimes_paper.py)
     python benchmarks/regimes.py --stage start --dry-run           # what a stage would run, and how long
 
 One JSON line per run goes to ``benchmarks/results/regimes.jsonl`` (the fields the plan lists,
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import regimes_paper
 import torch
 from timesformer import RECIPES as TIMESFORMER_RECIPES
 from timesformer import RESULTS as TIMESFORMER_RESULTS
@@ -212,11 +214,12 @@ def run(cell: Cell, stage: str, records: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True,
+                        choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm", "paper"))
+    parser.add_argument("--backbone", nargs="+", help="tiny3d by default; the paper stage's two by default")
     parser.add_argument(
-        "--stage", required=True, choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm")
+        "--out", type=Path, help=f"{RESULTS.name} by default; the paper stage's {regimes_paper.RESULTS.name}"
     )
-    parser.add_argument("--backbone", nargs="+", default=["tiny3d"])
-    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--limit", type=int, help="stop after this many new runs")
     parser.add_argument(
         "--seeds", nargs="+", type=int, help="only these seeds (two processes on two cores share a stage)"
@@ -225,6 +228,11 @@ def main() -> None:
     parser.add_argument("--regimes", nargs="+", choices=list(REGIMES), help="only these regimes")
     parser.add_argument("--dry-run", action="store_true", help="print the runs left and an estimate, run nothing")
     args = parser.parse_args()
+    if args.stage == "paper":  # the fifth amendment: its own records, its own order
+        regimes_paper.sweep(args.out or regimes_paper.RESULTS, tuple(args.backbone or regimes_paper.BACKBONES),
+                            args.limit, args.seeds, args.inputs, args.regimes, args.dry_run)
+        return
+    args.out, args.backbone = args.out or RESULTS, args.backbone or ["tiny3d"]
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
     cells = [cell for cell in stage_cells(args.stage, args.backbone) if cell.key() not in done

@@ -106,3 +106,100 @@ def test_confirm_stage_asks_the_scratch_lead_again_on_fresh_seeds_and_clips(swee
     assert matches(record, CONFIRMATORY.a) and not matches({**record, "input": "vmp"}, CONFIRMATORY.b)
     assert {cell.backbone for cell in cells} == set(CONFIRMATORY.backbones)
     assert matches({**record, "stage": "regimes"}, regime_fields("scratch", "vmp"))
+
+
+def test_paper_stage_chooses_lambda_first_then_runs_seed_major_on_its_own_seeds_and_file(sweep):
+    import regimes_paper as paper
+
+    from vmp.regimes import CONFIRMATORY, PRIMARY, matches, regime_fields
+
+    cells = paper.paper_cells()
+    assert len(cells) == len(set(cells)) == 2 * (len(paper.TAV_WEIGHTS) * len(paper.SELECTION_SEEDS)
+                                                 + len(paper.SEEDS) * 2 * 4 + len(paper.FROZEN_SEEDS))
+    selection = 2 * len(paper.TAV_WEIGHTS) * len(paper.SELECTION_SEEDS)
+    assert [cell.step for cell in cells] == ["lambda"] * selection + ["grid"] * (len(cells) - selection)
+    grid = [cell for cell in cells if cell.step == "grid"]
+    assert [cell.seed for cell in grid] == sorted(cell.seed for cell in grid)  # seed-major
+    assert Counter((cell.regime, cell.input) for cell in grid) == {
+        **{(regime, input): 20 for regime in sweep.PRIMARY_REGIMES for input in ("frames", "vmp")},
+        ("base", "vmp_frozen"): 10,
+    }
+    assert {cell.seed for cell in grid if cell.input == "vmp_frozen"} == set(paper.FROZEN_SEEDS) == {10, 11, 12, 13, 14}
+    assert {cell.tav_weight for cell in grid if cell.input != "frames"} == {None}  # λ as chosen on validation
+    assert len(paper.SEEDS) == 10 and len(paper.TAV_WEIGHTS) >= 4 and {0.0, 0.1, 0.5, 1.0} <= set(paper.TAV_WEIGHTS)
+    used = set(sweep.SEEDS) | set(sweep.CONFIRM_SEEDS)
+    assert not (set(paper.SEEDS) & used or set(paper.SELECTION_SEEDS) & (used | set(paper.SEEDS)))
+    assert paper.MAX_EPOCHS >= 3 * 8
+    # one draw per seed, whatever the backbone, regime or input, from the paper's N(1e-5, 1)
+    assert paper.paper_draw(10) == paper.paper_draw(10) != paper.paper_draw(11)
+    # its records go to a file of their own, and would match no earlier question even in the same file
+    assert paper.RESULTS != sweep.RESULTS
+    record = {"stage": "paper", "backbone": "tiny3d", "input": "vmp", "seed": 10, "labels_per_class": 30,
+              "nuisance": "heavy", "shortcut": "none", "pretrained": True, "tav_weight": 0.0, "start": [30.0, -0.3]}
+    for question in (*PRIMARY, CONFIRMATORY):
+        assert not matches(record, question.a) and not matches({**record, "input": "frames"}, question.b)
+    assert not any(
+        matches({**record, "stage": stage}, regime_fields("base", "vmp")) for stage in ("paper", "paper_lambda")
+    )
+    assert matches({**record, "stage": "regimes"}, regime_fields("base", "vmp"))
+
+
+def test_paper_stage_lambda_rule_takes_the_best_mean_validation_and_ties_to_the_smaller(sweep):
+    import regimes_paper as paper
+
+    def runs(scores: dict) -> list[dict]:
+        return [{"stage": "paper_lambda", "backbone": "tiny3d", "tav_weight": w, "val_clips": 300, "val_top1": v / 300}
+                for w, values in scores.items() for v in values]
+
+    assert paper.chosen_tav_weight(runs({0.0: [200] * 3, 0.1: [201] * 3, 0.5: [199, 205, 205], 1.0: [150] * 3}),
+                                   "tiny3d") == 0.5
+    assert paper.chosen_tav_weight(runs({0.0: [200] * 3, 0.1: [210, 200, 190], 0.5: [200] * 3, 1.0: [0] * 3}),
+                                   "tiny3d") == 0.0
+    with pytest.raises(SystemExit, match="finish it first"):
+        paper.chosen_tav_weight(runs({0.0: [200] * 3}), "tiny3d")
+
+
+def test_paper_stage_records_date_themselves_and_the_layers_activity(sweep, tmp_path, monkeypatch):
+    import dataclasses
+    import subprocess
+    from datetime import datetime
+
+    import regimes_paper as paper
+
+    from vmp.data.synth import SynthConfig
+    from vmp.experiment import get_profile, load_splits
+
+    tiny = dataclasses.replace(get_profile("book"),
+                               synthetic=SynthConfig(seed=4, classes=6, clips_per_class=6, frames=9, size=64))
+    splits = load_splits(tiny, root=tmp_path / "synth")
+
+    class Whole:  # the sweep's subset of the study's splits, here the whole tiny benchmark
+        def subset(self, *args, **kwargs):
+            return splits
+
+    monkeypatch.setattr(paper, "load_splits", lambda *args, **kwargs: Whole())
+    monkeypatch.setattr(paper, "MAX_EPOCHS", 3)
+    monkeypatch.setattr(paper, "PATIENCE", 1)
+    plan = subprocess.run(["git", "log", "-1", "--format=%H", "--", "benchmarks/regimes_plan.md"], cwd=paper.ROOT,
+                          capture_output=True, text=True).stdout.strip()
+    m, n = paper.paper_draw(10)
+    by_input = {input: paper.run_cell(paper.PaperCell("grid", "tiny3d", input, 10, "base", weight), [])
+                for input, weight in (("frames", 0.0), ("vmp", 0.5), ("vmp_frozen", 0.5))}
+    for record in by_input.values():
+        started, ended = (datetime.fromisoformat(record[key]) for key in ("started", "ended"))
+        assert started.utcoffset().total_seconds() == 0 and started <= ended
+        assert record["plan_commit"] == plan and len(plan) == 40
+        assert record["stage"] == "paper" and record["draw"] == [m, n] and record["regime"] == "base"
+        curve = record["val_curve"]
+        assert record["epochs_trained"] == len(curve) == len(record["history"]) <= 3
+        assert record["best_epoch"] == curve.index(max(curve)) + 1 and record["val_top1"] == max(curve)
+        assert record["stopped_epoch"] in (None, record["epochs_trained"])
+        assert len(record["test_correct"]) == len(splits.test)
+        assert {"max_epochs", "patience", "min_delta", "seconds", "cpu_seconds", "cell"} <= set(record)
+    assert by_input["frames"]["final"] is None and by_input["frames"]["attention_below_half"] is None
+    for input in ("vmp", "vmp_frozen"):
+        record = by_input[input]
+        assert record["tav_weight"] == 0.5 and 0 <= record["attention_below_half"] <= 1
+        assert 0 <= record["still_attention"] <= 1 and len(record["final"]) == 2
+    frozen = by_input["vmp_frozen"]
+    assert frozen["final"] == pytest.approx(frozen["start"])  # the frozen layer stays at its draw

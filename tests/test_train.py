@@ -21,7 +21,7 @@ from vmp.metrics import confusion_matrix, summarize, topk_correct
 from vmp.models import build_model
 from vmp.prompt import SLOPE_RANGE
 from vmp.schedule import lr_factor
-from vmp.train import TrainConfig, evaluate, fit, load_trained, make_optimizer
+from vmp.train import EarlyStopping, TrainConfig, evaluate, fit, load_trained, make_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -79,6 +79,48 @@ def test_loss_is_cross_entropy_plus_lambda_tav_and_training_learns(data):
         assert SLOPE_RANGE[0] < record["slope"] <= SLOPE_RANGE[1] and abs(record["shift"]) < 0.6
     assert history[-1]["train_ce"] < history[0]["train_ce"]  # it learns the training set
     assert {"val_top1", "val_top5", "val_mean_class_accuracy", "val_loss"} <= set(history[-1])
+
+
+def test_early_stopping_waits_for_a_rise_of_min_delta_and_keeps_the_best_epoch():
+    model = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2, min_delta=0.01)
+    stops = []
+    for epoch, value in enumerate([0.5, 0.6, 0.605, 0.58, 0.9], start=1):
+        model.weight.data.fill_(epoch)  # the weights say which epoch they are from
+        stops.append(stopper.update(epoch, value, model))
+        if stops[-1]:
+            break
+    # 0.605 is the best yet but not a rise of 0.01 over 0.6; with 0.58 that is two epochs without one
+    assert stops == [False, False, False, True]
+    assert (stopper.best, stopper.best_epoch, stopper.stopped_epoch) == (0.605, 3, 4)
+    stopper.restore(model)
+    assert model.weight.item() == 3
+    tied = EarlyStopping(patience=3)
+    for epoch, value in enumerate([0.4, 0.4, 0.3], start=1):
+        assert not tied.update(epoch, value, model)
+    assert tied.best_epoch == 1  # ties keep the earliest epoch
+    with pytest.raises(RuntimeError, match="nothing to restore"):
+        EarlyStopping().restore(model)
+
+
+def test_fit_with_early_stopping_stops_and_ends_at_the_best_validation_weights(data):
+    train, val = datasets(data)
+    torch.manual_seed(0)
+    model = build_model("tiny3d", 4, 4, 32)
+    stopper = EarlyStopping(patience=1, min_delta=1.0)  # no later epoch can rise by a whole unit
+    history = fit(model, train, val, TrainConfig(epochs=5, batch_size=4, optimizer="adamw", lr=3e-3),
+                  early_stopping=stopper)
+    assert len(history) == 2 and stopper.stopped_epoch == 2
+    curve = [record["val_top1"] for record in history]
+    assert stopper.best_epoch == curve.index(max(curve)) + 1 and stopper.best == max(curve)
+    assert evaluate(model, val, batch_size=4)["top1"] == pytest.approx(stopper.best)
+    with pytest.raises(ValueError, match="validation set"):
+        fit(
+            build_model("tiny3d", 4, 4, 32),
+            train,
+            config=TrainConfig(epochs=1, batch_size=4),
+            early_stopping=EarlyStopping(),
+        )
 
 
 def test_multi_view_evaluation_averages_views(data):

@@ -29,7 +29,7 @@ from vmp.data.synth import SynthConfig, generate, nuisance
 from vmp.models import SPECS, BackboneSpec, build_model, registry
 from vmp.models.adapter import PromptedModel
 from vmp.prompt import DEFAULT_START, m_n_for
-from vmp.train import TrainConfig, evaluate, fit, seed_everything
+from vmp.train import EarlyStopping, TrainConfig, evaluate, fit, seed_everything
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def train_and_test(
     backbone: str, profile: Profile, splits: Splits, input: str = "vmp", seed: int = 0, tav_weight: float = 0.0,
     prompt_init: tuple[float, float] | str | None = None, learn_prompt: bool = True,
     out: str | os.PathLike | None = None, train_changes: dict | None = None, prompt_function: str = "sigmoid",
-    **backbone_options,
+    early_stopping: EarlyStopping | None = None, **backbone_options,
 ) -> Run:
     """Build ``backbone`` behind the input stage, train it with the profile's schedule and the
     backbone's recipe (``train_changes`` override any of its fields), test it.
@@ -252,6 +252,8 @@ def train_and_test(
     layer's slope and shift. ``prompt_function`` swaps the sigmoid for a power normalisation
     (:mod:`vmp.attention`, started at its ``start`` value). The seed fixes the new head's weights
     (and, without pretrained weights, the backbone's), the paper's draw of (m, n) and the batch order.
+    With ``early_stopping`` (:class:`vmp.train.EarlyStopping`) the run stops when validation stops
+    rising and is tested with its best validation epoch's weights.
     """
     if backbone not in SPECS:
         raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(SPECS)}")
@@ -266,7 +268,7 @@ def train_and_test(
         initial = tuple(model.prompt.learned().values())
         model.prompt.requires_grad_(learn_prompt)
     config = profile.train_config(seed, tav_weight, backbone, **(train_changes or {}))
-    history = fit(model, splits.train, splits.val, config, out=out)
+    history = fit(model, splits.train, splits.val, config, out=out, early_stopping=early_stopping)
     return Run(model, history, evaluate(model, splits.test), initial)
 
 

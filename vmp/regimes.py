@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence, Union
 
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
 
 from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 from vmp.data.synth import NUISANCE, SynthConfig
 from vmp.experiment import get_profile
 from vmp.intervals import TInterval, seed_clip_t
+from vmp.models.adapter import PromptedModel
 from vmp.report import holm_adjusted
 
 #: The study's data: synthetic seed 1 (the book's benchmark is seed 0, the gate's data seed 2).
@@ -210,6 +213,21 @@ def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, fam
 def detectable(answer_: Answer, power: float = 0.8) -> float:
     """The smallest true difference (a fraction) this question detects with ``power`` at its family-wise level."""
     return answer_.difference.detectable(1 - answer_.level, power)
+
+
+@torch.no_grad()
+def attention_below(model: PromptedModel, dataset: Dataset, threshold: float = 0.5, batch_size: int = 32) -> float:
+    """Share of the attention maps' pixels below ``threshold`` over a dataset's clips: how much of
+    the frames a VMP layer dims (near 0 when it passes almost every pixel, as the identity does)."""
+    if model.prompt is None:
+        raise ValueError(f"a model with input {model.input!r} has no attention maps")
+    model.eval()
+    below = total = 0
+    for clips, _ in DataLoader(dataset, batch_size=batch_size):
+        attention = model.prompt(clips.to(next(model.parameters()).device)).attention
+        below += int((attention < threshold).sum())
+        total += attention.numel()
+    return below / total
 
 
 def still_attention(slope: float, shift: float) -> float:

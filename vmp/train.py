@@ -8,11 +8,13 @@ then evaluate, record the epoch in the history, and write a checkpoint atomicall
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import os
 import random
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -60,6 +62,47 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     eval_batch_size: int | None = None
+
+
+@dataclass
+class EarlyStopping:
+    """Stop training once validation stops rising, and put back the best epoch's weights.
+
+    An epoch counts as a rise when its ``metric`` is at least ``min_delta`` above the last epoch
+    that counted as one (the first epoch counts); training stops after ``patience`` epochs in a
+    row without a rise. :meth:`restore` loads the weights of the epoch with the highest ``metric``
+    (the earliest on ties), so a run is tested as it was at its best on validation.
+    """
+
+    patience: int = 5
+    min_delta: float = 0.0
+    metric: str = "val_top1"
+    best: float = field(default=-math.inf, init=False)
+    best_epoch: int = field(default=0, init=False)
+    stopped_epoch: int | None = field(default=None, init=False)  # None: ran every epoch allowed
+    _reference: float = field(default=-math.inf, init=False, repr=False)
+    _waited: int = field(default=0, init=False, repr=False)
+    _state: dict | None = field(default=None, init=False, repr=False)
+
+    def update(self, epoch: int, value: float, model: nn.Module) -> bool:
+        """Take one epoch's validation value (keeping the weights if it is the best); True: stop."""
+        if value > self.best:
+            self.best, self.best_epoch = value, epoch
+            self._state = copy.deepcopy(_unwrap(model).state_dict())
+        if value >= self._reference + self.min_delta:
+            self._reference, self._waited = value, 0
+        else:
+            self._waited += 1
+        if self._waited >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best epoch's weights into ``model``."""
+        if self._state is None:
+            raise RuntimeError("no epoch was recorded: nothing to restore")
+        _unwrap(model).load_state_dict(self._state)
 
 
 # set-up -------------------------------------------------------------------------------------------
@@ -289,7 +332,7 @@ def evaluate(
 
 def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None, config: TrainConfig | None = None,
         out: str | os.PathLike | None = None, resume: bool = False, model_args: dict | None = None,
-        device: torch.device | None = None) -> list[dict]:
+        device: torch.device | None = None, early_stopping: EarlyStopping | None = None) -> list[dict]:
     """Train ``model`` and return its history: one dict per epoch, also saved as ``out/history.json``.
 
     With ``out``, a checkpoint ``out/checkpoint.pt`` is written atomically after every epoch;
@@ -297,9 +340,14 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
     The checkpoint stores ``model_args`` (by default the model's own
     :attr:`~vmp.models.PromptedModel.rebuild_args` and the training data's classes, see
     :func:`model_args_of`), so :func:`load_trained` and ``python -m vmp eval`` rebuild the model.
+    With ``early_stopping``, ``config.epochs`` is the most epochs run: training stops when its rule
+    fires and the model ends with the best validation epoch's weights (the last checkpoint keeps
+    the last epoch's).
     """
     config = config or TrainConfig()
     model_args = model_args if model_args is not None else model_args_of(model, train_set)
+    if early_stopping is not None and (val_set is None or resume):
+        raise ValueError("early stopping needs a validation set, and does not resume (its state is not checkpointed)")
     check_compatible(model, train_set, "the training data")
     if val_set is not None:
         check_compatible(model, val_set, "the validation data")
@@ -363,6 +411,10 @@ def fit(model: PromptedModel, train_set: Dataset, val_set: Dataset | None = None
             atomic_write_json(out / "history.json", history)
         if dist.is_initialized():
             dist.barrier()
+        if early_stopping is not None and early_stopping.update(epoch + 1, record[early_stopping.metric], model):
+            break
+    if early_stopping is not None:
+        early_stopping.restore(model)
     return history
 
 
