@@ -9,8 +9,10 @@ matplotlib.use("Agg")
 
 from vmp.disagreement import (
     actor_motion_share,
+    actor_motion_shares,
     clip_identity,
     disagreements,
+    outcomes_over_seeds,
     predictions,
     seed_counts,
 )
@@ -36,6 +38,26 @@ def test_seed_counts_add_each_side_per_class_over_seeds():
                         {"input": "vmp", "seed": 1, "predictions": [0, 0, 1]}]}
     counts = seed_counts(records)
     assert counts["first"] == {"right": 1} and counts["second"] == {"right": 1, "left": 1}
+
+
+def test_outcomes_over_seeds_count_each_clips_fate_per_seed():
+    records = {"labels": [0, 1, 1], "seeds": [0, 1],
+               "runs": [{"input": "frames", "seed": 0, "predictions": [0, 0, 1]},
+                        {"input": "vmp", "seed": 0, "predictions": [1, 1, 1]},
+                        {"input": "frames", "seed": 1, "predictions": [0, 0, 0]},
+                        {"input": "vmp", "seed": 1, "predictions": [0, 0, 1]}]}
+    outcomes = outcomes_over_seeds(records)
+    assert outcomes == {"first": [1, 0, 0], "second": [0, 1, 1], "both right": [1, 0, 1], "both wrong": [0, 1, 0]}
+    assert [sum(column) for column in zip(*outcomes.values())] == [2, 2, 2]  # one outcome per clip and seed
+
+
+def test_actor_motion_shares_render_the_named_clips_again():
+    from vmp.data.synth import NO_DISTRACTORS, SynthConfig
+
+    quiet = SynthConfig(classes=2, clips_per_class=3, frames=4, size=16, footage_backgrounds=False,
+                        distractors=NO_DISTRACTORS)
+    shares = actor_motion_shares(quiet, ["right_0002", "left_0001"])
+    assert len(shares) == 2 and all(share > 0.9 for share in shares)  # nothing but the actor moves
 
 
 def test_clip_identity_reads_class_and_number_from_the_file_name():
@@ -79,3 +101,13 @@ def test_disagreement_grid_draws_frames_over_attention_with_both_predictions():
     assert labels[0] == "true: right\nframes: right \u2713\nVMP: left \u2717" and labels[1] == "attention"
     with pytest.raises(ValueError, match="no clips"):
         disagreement_grid([], [], [], [], [], ["right"])
+
+
+def test_confusion_kind_reads_what_a_mistake_confuses_from_the_trajectories():
+    from vmp.disagreement import confusion_kind
+
+    assert confusion_kind("right", "right-fast") == confusion_kind("right-fast", "right") == "speed"
+    assert confusion_kind("up", "down") == "opposite direction"
+    assert confusion_kind("down", "left") == "another direction"
+    assert confusion_kind("left", "spin-cw") == confusion_kind("spin-cw", "up") == "rotation vs translation"
+    assert confusion_kind("right", "go-stop") == confusion_kind("spin-cw", "spin-ccw") == "other"
