@@ -5,7 +5,7 @@ chapter 11 reads.
     python benchmarks/coverage.py                 # the primary questions, the confirmatory one and the scratch lead
     python benchmarks/coverage.py --replicates 100  # a quick look
 
-About 25 minutes on one core at the defaults (the bootstrap's resamples cost most).
+About 10 minutes on one core at the defaults (the bootstrap's resamples cost most).
 """
 
 from __future__ import annotations
