@@ -25,7 +25,7 @@ from torch import nn
 from vmp.checkpoint import atomic_write_json
 from vmp.experiment import get_profile, load_splits, synthetic_key
 from vmp.models import SPECS, build_model
-from vmp.regimes import CLASS_SEED, CLASSES, study_config
+from vmp.regimes_design import CLASS_SEED, CLASSES, study_config
 from vmp.train import seed_everything
 
 RESULTS = Path(__file__).resolve().parent / "results" / "probe.json"

@@ -38,7 +38,17 @@ from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import m_n_for
-from vmp.regimes import CLASS_SEED, CLASSES, DATA_SEED, GATE_SEED, PRIMARY_REGIMES, REGIMES, study_config
+from vmp.regimes_design import (
+    CLASS_SEED,
+    CLASSES,
+    CONDITIONS,
+    DATA_SEED,
+    GATE_SEED,
+    PRIMARY_REGIMES,
+    REGIMES,
+    RunRecord,
+    study_config,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "regimes.jsonl"
 SEEDS = (0, 1, 2, 3, 4)
@@ -70,7 +80,6 @@ class Cell(NamedTuple):
         return tuple(self) if self.source != "pooled" else tuple(self)[:-1]
 
 
-BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True}
 #: The plan's amendment: the exploratory regimes run frames and VMP with three seeds.
 EXPLORATORY_SEEDS = (0, 1, 2)
 #: The inputs each regime runs (all six in the base regime; frames and VMP elsewhere).
@@ -135,22 +144,24 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
             cells += [Cell(b, "vmp", seed, shift=shift, tav_weight=lam)
                       for b in backbones for lam in (0.0, 1.0) for shift in START_SHIFTS]
         elif stage == "regimes":
-            cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
+            cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}) for b in backbones
                       for name in PRIMARY_REGIMES for input in REGIME_INPUTS[name]]
         elif stage == "post_hoc":  # exploratory, decided after the regimes stage
-            cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}, shift=shift) for b in backbones
+            cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}, shift=shift) for b in backbones
                       for name in ("scene", "appearance") for input, shift in POST_HOC_INPUTS
                       if seed in EXPLORATORY_SEEDS]
         elif stage == "source":  # exploratory: the direction-keeping source task's checkpoint
-            cells += [Cell(b, input, seed, **BASE, source="directed") for b in backbones for input in ("frames", "vmp")]
+            cells += [Cell(b, input, seed, **CONDITIONS, source="directed") for b in backbones
+                      for input in ("frames", "vmp")]
         elif stage == "primary":
-            cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for b in backbones
+            cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}) for b in backbones
                       for name in PRIMARY_REGIMES_OF.get(b, PRIMARY_REGIMES) for input in PRIMARY_INPUTS[name]]
         else:
             raise SystemExit(f"unknown stage {stage!r}")
     if stage == "regimes":  # then the exploratory regimes, seed-major again
-        cells += [Cell(b, input, seed, **{**BASE, **REGIMES[name]}) for seed in EXPLORATORY_SEEDS for b in backbones
-                  for name in REGIMES if name not in PRIMARY_REGIMES for input in REGIME_INPUTS[name]]
+        cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}) for seed in EXPLORATORY_SEEDS
+                  for b in backbones for name in REGIMES if name not in PRIMARY_REGIMES
+                  for input in REGIME_INPUTS[name]]
     return cells
 
 
@@ -161,11 +172,11 @@ def in_regime(cell: Cell, name: str) -> bool:
 
 def regime_of(cell: Cell) -> str | None:
     """The regime a cell's fields put it in: the one whose changes to the base are exactly the cell's."""
-    changed = {key: getattr(cell, key) for key in BASE if getattr(cell, key) != BASE[key]}
+    changed = {key: getattr(cell, key) for key in CONDITIONS if getattr(cell, key) != CONDITIONS[key]}
     return next((name for name, changes in REGIMES.items() if changes == changed), None)
 
 
-def run(cell: Cell, stage: str, records: list[dict]) -> dict:
+def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
     """Train and test one cell; its record."""
     profile = get_profile("book")
     if not cell.pretrained:

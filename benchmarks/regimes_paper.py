@@ -24,14 +24,15 @@ from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import shift_from_n, slope_from_m
-from vmp.regimes import (
+from vmp.regimes import attention_below, still_attention
+from vmp.regimes_design import (
     CLASS_SEED,
     CLASSES,
+    CONDITIONS,
     DATA_SEED,
     PRIMARY_REGIMES,
     REGIMES,
-    attention_below,
-    still_attention,
+    PaperRecord,
     study_config,
 )
 from vmp.train import EarlyStopping
@@ -53,7 +54,6 @@ MAX_EPOCHS, PATIENCE, MIN_DELTA = 24, 5, 0.005
 #: confirmatory seeds (for the budget).
 PAPER_REGIMES = PRIMARY_REGIMES
 FROZEN_REGIMES, FROZEN_SEEDS = ("base",), SEEDS[:5]
-BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True}
 #: What a record keeps of each epoch.
 HISTORY_KEYS = ("epoch", "lr", "val_top1", "train_ce", "train_tav", "slope", "shift")
 
@@ -121,9 +121,9 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def run_cell(cell: PaperCell, records: list[dict]) -> dict:
+def run_cell(cell: PaperCell, records: list[PaperRecord]) -> PaperRecord:
     """Train and test one cell with early stopping; its record."""
-    fields = {**BASE, **REGIMES[cell.regime]}
+    fields = {**CONDITIONS, **REGIMES[cell.regime]}
     config = study_config(fields["nuisance"], fields["shortcut"], DATA_SEED)
     profile = dataclasses.replace(get_profile("book"), synthetic=config)
     splits = load_splits(profile, SPECS[cell.backbone].layout).subset(CLASSES, fields["labels_per_class"],

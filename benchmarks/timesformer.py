@@ -29,7 +29,7 @@ import torch
 from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
-from vmp.regimes import CLASS_SEED, CLASSES, study_config
+from vmp.regimes_design import CLASS_SEED, CLASSES, study_config
 
 RESULTS = Path(__file__).resolve().parent / "results" / "timesformer.jsonl"
 SEEDS = (0, 1)

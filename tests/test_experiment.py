@@ -117,7 +117,7 @@ def gate_gain(folder: Path) -> float:
     finally:
         sys.path.pop(0)
     from vmp.checkpoint import read_records
-    from vmp.regimes import GATE_SEED
+    from vmp.regimes_design import GATE_SEED
 
     gate = chosen_gate(read_records(RESULTS))
     synthetic = SynthConfig(seed=GATE_SEED, classes=6, clips_per_class=60, frames=9, size=80,

@@ -6,14 +6,13 @@ part of the variance (``vmp.intervals``), was chosen after the runs, for its cov
 seeds in a simulation fitted to them (``vmp.coverage``); the plan's two-level bootstrap
 (:func:`planned_bootstrap`) covers less than it says at these seed counts.
 
-A record is one run as ``benchmarks/regimes.py`` writes it (``backbone``, ``input``, ``seed``, the
-regime's fields, ``test_correct``...). A side of a question is a set of field values; its runs are
-paired with the other side's by backbone and seed, clip by clip.
+A record is one run as ``benchmarks/regimes.py`` writes it (:class:`vmp.regimes_design.RunRecord`).
+A side of a question is a set of field values; its runs are paired with the other side's by
+backbone and seed, clip by clip.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, Union
 
@@ -22,39 +21,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
-from vmp.data.synth import NUISANCE, SynthConfig
-from vmp.experiment import get_profile
 from vmp.intervals import TInterval, seed_clip_t
 from vmp.models.adapter import PromptedModel
+from vmp.regimes_design import BACKBONES, BASE, REGIMES, RunRecord
 from vmp.report import holm_adjusted
-
-#: The study's data: synthetic seed 1 (the book's benchmark is seed 0, the gate's data seed 2).
-DATA_SEED, GATE_SEED = 1, 2
-#: Clips per class in training, validation and test: 300 validation and 600 test clips over 6 classes.
-SPLIT_CLIPS = (100, 50, 100)
-#: The book's 6 of the 8 rendered classes, chosen by the same seed as in chapters 6-10.
-CLASSES, CLASS_SEED = 6, 0
-
-BACKBONES = ("tiny3d", "slowfast_r50", "x3d_xs", "timesformer")
-BASE = {"labels_per_class": 30, "nuisance": "heavy", "shortcut": "none", "pretrained": True, "tav_weight": 0.0}
-#: Each regime: the base with one factor changed.
-REGIMES = {
-    "base": {},
-    **{f"labels_{n}": {"labels_per_class": n} for n in (5, 10, 100)},
-    **{f"nuisance_{kind}": {"nuisance": kind} for kind in ("still", "sensor", "shake", "distractors")},
-    "scene": {"shortcut": "scene"},
-    "appearance": {"shortcut": "appearance"},
-    "scratch": {"pretrained": False},
-}
-#: The regimes the primary questions read (X3D and TimeSformer run only these).
-PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
-
-
-def study_config(nuisance: str = "heavy", shortcut: str = "none", data_seed: int = DATA_SEED) -> SynthConfig:
-    """The benchmark a regime reads: the book's clip format, the study's seed and split sizes."""
-    book = get_profile("book").synthetic
-    return dataclasses.replace(book, seed=data_seed, split_clips=SPLIT_CLIPS, distractors=NUISANCE[nuisance],
-                               shortcut=shortcut)
 
 
 @dataclass(frozen=True)
@@ -99,7 +69,7 @@ CONFIRMATORY = Question("confirm", "VMP - frames, from scratch, new seeds and cl
                         {**_base(input="frames", pretrained=False), "stage": "confirm"}, ("tiny3d", "slowfast_r50"))
 
 
-def matches(record: dict, fields: dict) -> bool:
+def matches(record: RunRecord, fields: dict) -> bool:
     """Whether a run has every field value (``start_shift`` is the shift of its ``start``; a tuple
     of values admits any of them)."""
     for key, value in fields.items():
@@ -115,7 +85,7 @@ def matches(record: dict, fields: dict) -> bool:
     return True
 
 
-def _by_seed(records: Sequence[dict], backbone: str, fields: dict) -> dict[int, dict]:
+def _by_seed(records: Sequence[RunRecord], backbone: str, fields: dict) -> dict[int, dict]:
     runs = {}
     for record in records:
         if record["backbone"] == backbone and matches(record, fields):
@@ -125,7 +95,7 @@ def _by_seed(records: Sequence[dict], backbone: str, fields: dict) -> dict[int, 
     return runs
 
 
-def paired_differences(records: Sequence[dict], question: Question, backbone: str) -> np.ndarray | None:
+def paired_differences(records: Sequence[RunRecord], question: Question, backbone: str) -> np.ndarray | None:
     """``(seeds, clips)`` per-clip differences a - b of one backbone, paired by seed; None without runs."""
     a, b = _by_seed(records, backbone, question.a), _by_seed(records, backbone, question.b)
     seeds = sorted(set(a) & set(b))
@@ -191,7 +161,7 @@ class Answer:
         return f"{self.question.text}: no resolved difference ({low:+.1f} to {high:+.1f} points)"
 
 
-def answer(records: Sequence[dict], questions: Sequence[Question] = PRIMARY, family_level: float = 0.05,
+def answer(records: Sequence[RunRecord], questions: Sequence[Question] = PRIMARY, family_level: float = 0.05,
            method: Method = seed_clip_t) -> list[Answer]:
     """Each question with runs: its estimate by ``method``, Holm's adjusted p-value, and its interval
     at the Bonferroni level 1 - family_level / m, so that all m intervals hold together with
@@ -240,7 +210,7 @@ def regime_fields(name: str, input: str) -> dict:
     return _base(input=input, **REGIMES[name])
 
 
-def comparison(records: Sequence[dict], regime: str, a: str = "vmp", b: str = "frames",
+def comparison(records: Sequence[RunRecord], regime: str, a: str = "vmp", b: str = "frames",
                backbones: Sequence[str] = BACKBONES, method: Method = seed_clip_t) -> tuple[list[str], Estimate] | None:
     """An exploratory difference a - b in one regime, averaged over the backbones that ran both
     (unadjusted); None when no backbone did."""
@@ -253,13 +223,13 @@ def comparison(records: Sequence[dict], regime: str, a: str = "vmp", b: str = "f
     return present, method([differences[b] for b in present])
 
 
-def start_runs(records: Sequence[dict], backbone: str, tav_weight: float, shift: float) -> list[dict]:
+def start_runs(records: Sequence[RunRecord], backbone: str, tav_weight: float, shift: float) -> list[dict]:
     """The start stage's runs of one backbone from one starting shift at one λ, by seed."""
     fields = _base(input="vmp", stage="start", tav_weight=tav_weight, start_shift=shift)
     return sorted(_by_seed(records, backbone, fields).values(), key=lambda r: r["seed"])
 
 
-def start_table(records: Sequence[dict]) -> list[dict]:
+def start_table(records: Sequence[RunRecord]) -> list[dict]:
     """Per backbone, λ and starting shift: still-pixel attention at the start, mean validation and
     test top-1, and the mean, lowest and highest shift the layer ends at."""
     rows = []
@@ -289,8 +259,8 @@ def start_table(records: Sequence[dict]) -> list[dict]:
     return rows
 
 
-def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES), a: str = "vmp", b: str = "frames",
-                 method: Method = seed_clip_t) -> list[dict]:
+def regime_table(records: Sequence[RunRecord], regimes: Sequence[str] = tuple(REGIMES), a: str = "vmp",
+                 b: str = "frames", method: Method = seed_clip_t) -> list[dict]:
     """Per regime: the backbones and seeds that ran it, mean test top-1 of ``a`` and ``b``, each
     backbone's mean a - b, and their average with its unadjusted 95% interval (``estimate``: by ``method``)."""
     rows = []
@@ -315,7 +285,8 @@ def regime_table(records: Sequence[dict], regimes: Sequence[str] = tuple(REGIMES
     return rows
 
 
-def accuracy(records: Sequence[dict], fields: dict, backbone: str, method: Method = seed_clip_t) -> Estimate | None:
+def accuracy(records: Sequence[RunRecord], fields: dict, backbone: str,
+             method: Method = seed_clip_t) -> Estimate | None:
     """One configuration's test top-1 on one backbone, with seeds and test clips as sources of error; None without
     runs."""
     runs = _by_seed(records, backbone, fields)
