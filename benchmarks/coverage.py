@@ -1,5 +1,5 @@
 """How often each interval method covers the truth at 3, 5 and 10 seeds, simulated from models fitted
-to the regimes study's runs (``vmp.coverage``); writes ``benchmarks/results/coverage.json``, which
+to the regimes study's runs (``vmp.stats.coverage``); writes ``benchmarks/results/coverage.json``, which
 chapter 11 reads.
 
     python benchmarks/coverage.py                 # the primary questions, the confirmatory one and the scratch lead
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vmp.checkpoint import read_records  # noqa: E402
-from vmp.coverage import study_coverage  # noqa: E402
 from vmp.regimes import CONFIRMATORY, PRIMARY, Question, regime_fields  # noqa: E402
+from vmp.stats.coverage import study_coverage  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 #: The exploratory lead the confirmatory question asked again: VMP - frames from scratch, seeds 0-2.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
+from vmp.stats.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 
 
 def test_weights_give_the_same_estimates_as_drawing_seeds_and_clips_by_hand():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vmp.course import check_motion_prompt, check_paired_report
-from vmp.report import paired_difference
+from vmp.stats.paired_t import paired_difference
 
 
 def correct(clip, slope, shift, mean, std):

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vmp.bootstrap import cluster_bootstrap
 from vmp.checkpoint import read_records
-from vmp.coverage import PairModel, bootstrap_resamples, coverage, fit_pair, resample_weights, simulated_moments
 from vmp.regimes import CONFIRMATORY
+from vmp.stats.bootstrap import cluster_bootstrap
+from vmp.stats.coverage import PairModel, bootstrap_resamples, coverage, fit_pair, resample_weights, simulated_moments
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
@@ -60,7 +60,7 @@ def test_three_seeds_undercover_with_the_bootstrap_not_with_t():
 def test_the_committed_coverage_is_what_the_code_gives():
     committed = json.loads((RESULTS / "coverage.json").read_text())["questions"]["confirm"]["coverage"]
     records = read_records(RESULTS / "regimes.jsonl")
-    from vmp.coverage import fit_question
+    from vmp.stats.coverage import fit_question
 
     models = list(fit_question(records, CONFIRMATORY).values())
     replicates = 150

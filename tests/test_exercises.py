@@ -230,7 +230,7 @@ def paired_t_interval(a, b, confidence=0.95):
 
 
 def test_paired_t_interval():
-    from vmp.report import paired_difference
+    from vmp.stats.paired_t import paired_difference
 
     check = exercises.check_paired_t_interval
     assert check(paired_t_interval) == "paired_t_interval: correct"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from vmp.intervals import TInterval, residual_mean_square, seed_clip_t, seed_t
-from vmp.report import mean_interval
+from vmp.stats.intervals import TInterval, residual_mean_square, seed_clip_t, seed_t
+from vmp.stats.paired_t import mean_interval
 
 
 def rows(per_seed: list[float], clips: int = 600) -> np.ndarray:

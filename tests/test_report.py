@@ -43,7 +43,7 @@ def test_the_authors_published_values_convert_to_slope_and_shift():
 
 
 def test_mean_interval_matches_a_hand_computed_t_interval():
-    from vmp.report import mean_interval
+    from vmp.stats.paired_t import mean_interval
 
     interval = mean_interval([1, 2, 3, 4, 5])
     # mean 3, sd sqrt(2.5), t(0.975, df 4) = 2.7764451051977987 (tables)
@@ -60,7 +60,7 @@ def test_mean_interval_matches_a_hand_computed_t_interval():
 def test_paired_difference_agrees_with_scipy_ttest_rel_and_pairs_by_seed():
     from scipy import stats
 
-    from vmp.report import paired_difference, verdict
+    from vmp.stats.paired_t import paired_difference, verdict
 
     a = {0: 0.80, 1: 0.72, 2: 0.91, 3: 0.66, 4: 0.75}
     b = {4: 0.70, 3: 0.60, 2: 0.90, 1: 0.65, 0: 0.71}  # another order: pairing is by seed, not position
@@ -78,7 +78,7 @@ def test_paired_difference_agrees_with_scipy_ttest_rel_and_pairs_by_seed():
 
 
 def test_chance_p_value_is_the_binomial_tail():
-    from vmp.report import chance_p_value
+    from vmp.stats.significance import chance_p_value
 
     # P(X >= 2) for X ~ Binomial(3, 1/2) = 4/8
     assert chance_p_value(2 / 3, 3, 0.5) == pytest.approx(0.5)
@@ -104,7 +104,7 @@ def test_choose_on_validation_and_paired_comparisons_read_ablation_records():
 
 
 def test_holm_adjusts_step_down_keeps_the_order_and_caps_at_one():
-    from vmp.report import holm_adjusted
+    from vmp.stats.significance import holm_adjusted
 
     assert holm_adjusted({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
     assert holm_adjusted({"x": 0.6, "y": 0.9}) == {"x": 1.0, "y": 1.0}
@@ -128,7 +128,8 @@ def test_numbers_for_the_prose_come_from_the_runs_and_records():
 
 
 def test_tables_round_per_seed_values_intervals_and_the_recipe_choice():
-    from vmp.report import Interval, interval_table, per_seed_table, selection_table
+    from vmp.report import interval_table, per_seed_table, selection_table
+    from vmp.stats.paired_t import Interval
 
     table = per_seed_table({"frames": {0: 0.5833333333333334, 1: 0.85}, "VMP": {0: 0.6, 1: 0.8}})
     assert table.splitlines()[0] == "| input | seed 0 | seed 1 | mean |"

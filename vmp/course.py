@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import torch
 
 from vmp.prompt import MotionPrompt, gray_differences, luma_per_unit, m_n_for
-from vmp.report import Interval, paired_difference
+from vmp.stats.paired_t import Interval, paired_difference
 
 
 def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.Tensor]], trials: int = 5) -> str:

@@ -2,8 +2,8 @@
 asking six of them (``benchmarks/regimes_plan.md`` fixes the questions and this analysis).
 
 Every difference is estimated by a :data:`Method`; the default, Student's t with a seed and a clip
-part of the variance (``vmp.intervals``), was chosen after the runs, for its coverage at 3-10
-seeds in a simulation fitted to them (``vmp.coverage``); the plan's two-level bootstrap
+part of the variance (``vmp.stats.intervals``), was chosen after the runs, for its coverage at 3-10
+seeds in a simulation fitted to them (``vmp.stats.coverage``); the plan's two-level bootstrap
 (:func:`planned_bootstrap`) covers less than it says at these seed counts.
 
 A record is one run as ``benchmarks/regimes.py`` writes it (:class:`vmp.regimes_design.RunRecord`).
@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vmp.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
-from vmp.intervals import TInterval, seed_clip_t
 from vmp.models.adapter import PromptedModel
 from vmp.regimes_design import BACKBONES, BASE, REGIMES, RunRecord
-from vmp.report import holm_adjusted
+from vmp.stats.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
+from vmp.stats.intervals import TInterval, seed_clip_t
+from vmp.stats.significance import holm_adjusted
 
 
 @dataclass(frozen=True)

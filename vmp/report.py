@@ -7,7 +7,10 @@ number in them is typed by hand.
 from __future__ import annotations
 
 import statistics
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
+
+from vmp.stats.paired_t import Interval, paired_difference, verdict
+from vmp.stats.significance import chance_p_value
 
 
 def mean_and_spread(values: Sequence[float]) -> tuple[float, float]:
@@ -45,81 +48,6 @@ def seed_table(runs: Sequence[dict], inputs: Sequence[str], baseline: str = "fra
         gap = "" if name == baseline else f"{100 * statistics.fmean(paired):+.1f} points"
         rows.append([name, ", ".join(percent(v) for v in values), percent(*mean_and_spread(values)), gap])
     return markdown_table(["input", "test top-1 per seed", "mean ± sd", f"paired gain over {baseline}"], rows)
-
-
-class Interval(NamedTuple):
-    """A mean with its confidence interval, over ``n`` values."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-    confidence: float
-
-    def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    def points(self) -> str:
-        """``"+3.1 points [-0.4, +6.6]"`` for accuracies given as fractions."""
-        return f"{100 * self.mean:+.1f} points [{100 * self.low:+.1f}, {100 * self.high:+.1f}]"
-
-
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """The mean of ``values`` and its Student-t confidence interval (``n - 1`` degrees of freedom)."""
-    from scipy import stats
-
-    values = [float(v) for v in values]
-    if len(values) < 2:
-        raise ValueError(f"an interval needs at least 2 values, got {len(values)}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    mean = statistics.fmean(values)
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
-    return Interval(mean, mean - half, mean + half, len(values), confidence)
-
-
-def paired_difference(a: dict[int, float], b: dict[int, float], confidence: float = 0.95) -> Interval:
-    """Mean of ``a[seed] - b[seed]`` over the seeds (both must have the same ones), with a paired-t
-    confidence interval.
-
-    Pairing by seed removes what two runs with one seed share (the head's initial weights, the batch
-    order), so the interval is about the configurations, not the draws.
-    """
-    missing = sorted(set(a) ^ set(b))
-    if missing:
-        raise ValueError(f"seeds {missing} are in one configuration only; pair runs by seed")
-    return mean_interval([a[seed] - b[seed] for seed in sorted(a)], confidence)
-
-
-def verdict(interval: Interval, better: str, worse: str) -> str:
-    """What a paired interval of ``better - worse`` says: one is ahead only if the interval excludes 0."""
-    if interval.low > 0:
-        return f"{better} ahead"
-    if interval.high < 0:
-        return f"{worse} ahead"
-    return "not resolved"
-
-
-def holm_adjusted(p_values: dict[str, float]) -> dict[str, float]:
-    """Holm's step-down adjustment of a family of p-values: reject where the adjusted value is below
-    the level, and the chance of any false rejection in the family stays at that level."""
-    order = sorted(p_values, key=p_values.get)
-    adjusted, running = {}, 0.0
-    for rank, name in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p_values[name]))
-        adjusted[name] = running
-    return {name: adjusted[name] for name in p_values}
-
-
-def chance_p_value(accuracy: float, clips: int, chance: float) -> float:
-    """One-sided exact binomial p-value of scoring ``accuracy`` on ``clips`` test clips by guessing
-    (each right with probability ``chance``): how surprising the score would be from chance alone."""
-    from scipy import stats
-
-    correct = round(accuracy * clips)
-    if abs(correct - accuracy * clips) > 1e-6:
-        raise ValueError(f"accuracy {accuracy} is not a whole number of correct clips out of {clips}")
-    return float(stats.binomtest(correct, clips, chance, alternative="greater").pvalue)
 
 
 def by_seed(records: Sequence[dict], backbone: str, config: str, metric: str = "test_top1") -> dict[int, float]:

@@ -5,7 +5,7 @@ difference then varies with the seeds drawn (the spread of the per-seed means) a
 drawn (the spread of the per-clip means, less the part the seeds' own noise adds to it). The
 seed-level t interval uses the first part only; :func:`seed_clip_t` adds the second. Both take
 Student's t with Welch-Satterthwaite degrees of freedom, so three seeds give a wide interval, as
-they should (a percentile bootstrap over three seeds cannot: see ``vmp.coverage``).
+they should (a percentile bootstrap over three seeds cannot: see ``vmp.stats.coverage``).
 """
 
 from __future__ import annotations

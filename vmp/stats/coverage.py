@@ -26,11 +26,11 @@ from typing import Sequence
 import numpy as np
 from scipy import optimize, special
 
-from vmp.intervals import residual_mean_square, seed_clip_t, seed_t
 from vmp.regimes import Question, matches
+from vmp.stats.intervals import residual_mean_square, seed_clip_t, seed_t
 
 #: The interval methods compared: the two-level (seeds and clips) percentile bootstrap of
-#: ``vmp.bootstrap``, the seed-level t interval and the t interval with a clip part (``vmp.intervals``).
+#: ``vmp.stats.bootstrap``, the seed-level t interval and the t interval with a clip part (``vmp.stats.intervals``).
 METHODS = ("cluster bootstrap", "seed-level t", "seed and clip t")
 
 
@@ -177,7 +177,7 @@ def resample_weights(size: int, resamples: int, rng: np.random.Generator) -> np.
 
 def bootstrap_resamples(differences: Sequence[np.ndarray], clip_weights: np.ndarray,
                         seed_weights: Sequence[np.ndarray]) -> np.ndarray:
-    """The resampled means of :func:`vmp.bootstrap.cluster_bootstrap` (each backbone's seeds on
+    """The resampled means of :func:`vmp.stats.bootstrap.cluster_bootstrap` (each backbone's seeds on
     their own, the clips shared) for given weights (:func:`resample_weights`; one seed weight
     array per backbone)."""
     total = np.zeros(clip_weights.shape[0])
