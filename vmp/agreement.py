@@ -15,15 +15,34 @@ from typing import Sequence
 
 import torch
 
-#: How far a run may land outside the range of its recorded seeds, measured by
-#: ``benchmarks/cpu_spread.py`` (chapters 6-10 on this machine's AVX-512 path, as an AVX2 CPU and
-#: as one without vector units): on X3D and TimeSformer a run moved by up to 8 of the 60 test clips
-#: between code paths, as much as another seed moves it, and landed at most 8 clips (0.133) outside
-#: its three recorded seeds; the final slope at most 4.45 outside, the shift 0.038. Each tolerance
-#: is 1.5 times that: 12 clips (0.20), 7 for the slope, 0.06 for the shift.
-TOP1_TOLERANCE = 0.20
-SLOPE_TOLERANCE = 7.0
-SHIFT_TOLERANCE = 0.06
+#: The binomial level a single run's test top-1 must beat chance at, besides agreeing with the records.
+CHANCE_LEVEL = 0.01
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far one run may land outside the range of its recorded seeds: test top-1 (a share of the
+    test clips), the layer's final slope and its final shift."""
+
+    top1: float
+    slope: float
+    shift: float
+
+
+#: Per backbone, from ``benchmarks/stochastic_margins.py tolerances``: at least twice the recorded
+#: seeds' standard deviation (pooled over the inputs for top-1) and 1.5 times the farthest any run
+#: measured on another code path or thread count landed outside its recorded seeds, rounded up
+#: (top-1 to whole clips of 60). TimeSformer's shift is the measured case: one thread moved it 0.164
+#: past its seeds. ``tests/test_agreement.py`` keeps each at least what is measured and not wider.
+TOLERANCES: dict[str, Tolerance] = {
+    "tiny3d": Tolerance(top1=10 / 60, slope=1.4, shift=0.032),
+    "slowfast_r50": Tolerance(top1=6 / 60, slope=3.9, shift=0.008),
+    "x3d_xs": Tolerance(top1=11 / 60, slope=30.0, shift=0.076),
+    "timesformer": Tolerance(top1=5 / 60, slope=25.0, shift=0.25),
+}
+#: Tiny3D's, which chapters 6 and 10 check their runs with.
+TOP1_TOLERANCE, SLOPE_TOLERANCE, SHIFT_TOLERANCE = (TOLERANCES["tiny3d"].top1, TOLERANCES["tiny3d"].slope,
+                                                    TOLERANCES["tiny3d"].shift)
 
 
 def reference_run() -> bool:
@@ -90,16 +109,36 @@ def check_against_records(name: str, yours: float, recorded: Sequence[float], to
     return agreement
 
 
-def check_fine_tuning(runs: dict, records: dict) -> None:
+def check_above_chance(name: str, top1: float, test_clips: int, chance: float, strict: bool | None = None) -> float:
+    """Print the one-sided binomial p-value of ``top1`` on ``test_clips`` clips against guessing; on
+    the reference run raise unless it is below :data:`CHANCE_LEVEL` (a run that learned nothing
+    must fail, however wide the band around the records)."""
+    from vmp.report import chance_p_value
+
+    p_value = chance_p_value(top1, test_clips, chance)
+    line = f"{name}: p = {p_value:.0e} against guessing ({chance:.1%} chance, {test_clips} clips)"
+    print(line)
+    strict = reference_run() if strict is None else strict
+    if strict and not p_value < CHANCE_LEVEL:
+        raise AssertionError(f"{line}: not above chance at {CHANCE_LEVEL}")
+    return p_value
+
+
+def check_fine_tuning(runs: dict, records: dict, test_clips: int | None = None, chance: float | None = None) -> None:
     """A chapter's fine-tuning runs (:func:`vmp.experiment.compare_inputs`) against the recorded
-    seeds of the same recipe (``records``: one backbone's part of ``finetune.json``): every
-    input's test top-1, and the VMP layer's final slope and shift."""
+    seeds of the same recipe (``records``: one backbone's part of ``finetune.json``, with its
+    ``backbone``): every input's test top-1 above chance (when ``test_clips`` and ``chance`` are
+    given) and within the backbone's :data:`TOLERANCES` of the records, and the VMP layer's final
+    slope and shift within theirs."""
     final = records["final"]
+    tolerance = TOLERANCES[records.get("backbone", "tiny3d")]
     for name, run in runs.items():
-        check_against_records(name, run.test["top1"], [r["test_top1"] for r in final[name]])
+        if test_clips is not None and chance is not None:
+            check_above_chance(name, run.test["top1"], test_clips, chance)
+        check_against_records(name, run.test["top1"], [r["test_top1"] for r in final[name]], tolerance.top1)
     if "vmp" in runs:
         last = runs["vmp"].history[-1]
-        check_against_records("slope", last["slope"], [r["slope"][-1] for r in final["vmp"]], SLOPE_TOLERANCE,
+        check_against_records("slope", last["slope"], [r["slope"][-1] for r in final["vmp"]], tolerance.slope,
                               percent=False)
-        check_against_records("shift", last["shift"], [r["shift"][-1] for r in final["vmp"]], SHIFT_TOLERANCE,
+        check_against_records("shift", last["shift"], [r["shift"][-1] for r in final["vmp"]], tolerance.shift,
                               percent=False)

@@ -184,7 +184,7 @@ class FineTuneSetting(NamedTuple):
         records = json.loads(Path(path).read_text())
         if self.book_backbone not in records:
             raise KeyError(f"{path}: no records of {self.book_backbone!r}; it holds {sorted(records)}")
-        return records[self.book_backbone]
+        return {**records[self.book_backbone], "backbone": self.book_backbone}
 
     @property
     def layout(self) -> str:

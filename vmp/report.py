@@ -158,7 +158,7 @@ def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, 
     top1 = {name: run.test["top1"] for name, run in runs.items()}
     glue_all(single_run_numbers(top1, test_clips, chance))
     if records is not None:
-        check_fine_tuning(runs, records)
+        check_fine_tuning(runs, records, test_clips, chance)
     else:
         p_values = {name: chance_p_value(value, test_clips, chance) for name, value in top1.items()}
         assert all(p < 0.01 for p in p_values.values()), f"an input is not above chance: {p_values}"

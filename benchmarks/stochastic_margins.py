@@ -1,0 +1,295 @@
+"""How far every assertion on a trained or sampled value holds, on other code paths and threads.
+
+    python benchmarks/stochastic_margins.py run --part standins --configs native:1 native:2 default:2
+    python benchmarks/stochastic_margins.py run --part chapters --configs native:1 native:4
+    python benchmarks/stochastic_margins.py run --part units --configs native:1 native:2 native:4
+    python benchmarks/stochastic_margins.py record-executed --config native:2   # the chapters as committed
+    python benchmarks/stochastic_margins.py table      # the Markdown table, from what has been run
+    python benchmarks/stochastic_margins.py tolerances # what vmp.agreement.TOLERANCES must at least be
+
+A configuration is ``PATH:THREADS``: ``native`` is this machine's own code path, ``avx2`` and
+``default`` (no vector units) are ``tools/play_cpu.py``'s; threads set ``OMP_NUM_THREADS`` and
+``MKL_NUM_THREADS``. Each execution appends one JSON line to ``benchmarks/results/stochastic_margins.jsonl``
+(what the chapters and tests computed, as values), so runs on several machines add up; a rerun
+skips what is recorded for this machine. The table gives, for every assertion, its threshold, the
+worst value over the runs and the margin (how far the worst value stays inside the threshold).
+
+Parts: ``standins`` executes chapters 6-9 under their full profile on the stand-ins of
+``tests/test_full_profile_chapters.py`` (every input above chance, p < 0.01); ``chapters`` executes
+the book's training chapters 6-10 (each run against the recorded seeds, :mod:`vmp.agreement`);
+``units`` recomputes the unit tests' trained values (the heavy-nuisance gate's gain, the probe's
+accuracy, the synthetic benchmark's motion probe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+
+from play_cpu import CPU_PATHS  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "stochastic_margins.jsonl"
+STANDIN_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer")
+BOOK_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer", "10_results_and_ablations")
+CHANCE_LEVEL = 0.01
+
+
+def machine() -> str:
+    """The CPU model and its native code path: what ``native`` means in a record."""
+    import torch
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return f"{model}, {torch.backends.cpu.get_cpu_capability()}"
+
+
+def environment(config: str) -> dict[str, str]:
+    """This process's environment with the code path and thread count of ``config`` (``PATH:THREADS``)."""
+    path, threads = config.split(":")
+    extra = {} if path == "native" else CPU_PATHS[path]
+    return {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, **extra}
+
+
+def execute(notebook: nbformat.NotebookNode, config: str) -> tuple[nbformat.NotebookNode, str | None, float]:
+    """Run ``notebook`` (cwd ``book/``) under ``config``; return it, the first error (or None) and seconds."""
+    client = NotebookClient(notebook, timeout=1800, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "book")}})
+    start = time.perf_counter()
+    client.execute(env=environment(config))
+    errors = [f"cell {index}: {output['ename']}: {output['evalue'][:300]}"
+              for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    return notebook, (errors[0] if errors else None), time.perf_counter() - start
+
+
+def glued(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """Every value the notebook glued, as its text."""
+    values = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = [value for key, value in output.get("data", {}).items() if key.endswith("text/plain")]
+            if name and text:  # glue(..., display=False) stores it under a papermill mime prefix
+                values[name] = "".join(text).strip("'\"")
+    return values
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                   for output in cell.get("outputs", []))
+
+
+def agreement_lines(text: str) -> dict[str, float]:
+    """The values :func:`vmp.agreement.check_against_records` printed (or raised with): ``name: your run X``."""
+    found = {}
+    line = r"^\s*(?:AssertionError: )?([\w ,']+): your run (-?[0-9.]+)(%?);"
+    for name, value, percent in re.findall(line, text, re.M):
+        found[name.strip().lower()] = float(value) / 100 if percent else float(value)
+    return found
+
+
+def record(entry: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as file:
+        file.write(json.dumps(entry) + "\n")
+
+
+def done() -> set[tuple[str, str, str, str]]:
+    if not RESULTS.is_file():
+        return set()
+    records = map(json.loads, RESULTS.read_text().splitlines())
+    return {(r["machine"], r["part"], r["unit"], r["config"]) for r in records}
+
+
+def run_standins(config: str, folder: Path, only: list[str]) -> None:
+    from stand_ins import full_profile_version
+
+    for chapter in [c for c in STANDIN_CHAPTERS if not only or c in only]:
+        if (machine(), "standins", chapter, config) in done():
+            continue
+        notebook, error, seconds = execute(full_profile_version(chapter, folder), config)
+        values = {name: float(value) for name, value in glued(notebook).items() if name.startswith("p_")}
+        record({"machine": machine(), "part": "standins", "unit": chapter, "config": config, "error": error,
+                "seconds": round(seconds, 1), "values": values})
+        print(f"standins {chapter} {config}: {values} {error or ''}", flush=True)
+
+
+def run_chapters(config: str, only: list[str]) -> None:
+    from cpu_spread import run_numbers
+
+    for chapter in [c for c in BOOK_CHAPTERS if not only or c in only]:
+        if (machine(), "chapters", chapter, config) in done():
+            continue
+        notebook, error, seconds = execute(nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4), config)
+        values = {**run_numbers(printed(notebook)), **agreement_lines(printed(notebook) + (error or ""))}
+        record({"machine": machine(), "part": "chapters", "unit": chapter, "config": config, "error": error,
+                "seconds": round(seconds, 1), "values": values})
+        print(f"chapters {chapter} {config}: {values} {error or ''}", flush=True)
+
+
+def record_executed(config: str) -> None:
+    """Record the training chapters as ``tools/execute_notebooks.py`` last executed them in ``book/``
+    (under ``config``, this machine's own path and thread count), without running them again."""
+    from cpu_spread import run_numbers
+
+    for chapter in BOOK_CHAPTERS:
+        if (machine(), "chapters", chapter, config) in done():
+            continue
+        notebook = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+        text = printed(notebook)
+        record({"machine": machine(), "part": "chapters", "unit": chapter, "config": config, "error": None,
+                "seconds": None, "values": {**run_numbers(text), **agreement_lines(text)}})
+
+
+#: The unit tests' trained values, each computed in a child process under the configuration.
+UNIT_SNIPPETS = {
+    "heavy_nuisance_gate_gain": (
+        "import sys, tempfile; sys.path[:0] = ['tests', 'benchmarks']\n"
+        "import test_experiment as t\n"
+        "from pathlib import Path\n"
+        "print(t.gate_gain(Path(tempfile.mkdtemp())))\n"),
+    "probe_accuracy": (
+        "import sys; sys.path[:0] = ['tests', 'benchmarks']\n"
+        "import test_probe as t\n"
+        "print(t.separable_probe_accuracy())\n"),
+}
+
+
+def run_units(config: str, only: list[str]) -> None:
+    for name, code in [(n, c) for n, c in UNIT_SNIPPETS.items() if not only or n in only]:
+        if (machine(), "units", name, config) in done():
+            continue
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment(config),
+                                capture_output=True, text=True)
+        error = None if result.returncode == 0 else result.stderr[-300:]
+        value = float(result.stdout.split()[-1]) if result.returncode == 0 else None
+        record({"machine": machine(), "part": "units", "unit": name, "config": config, "error": error,
+                "seconds": round(time.perf_counter() - start, 1), "values": {"value": value}})
+        print(f"units {name} {config}: {value} {error or ''}", flush=True)
+
+
+def derived_tolerances() -> dict[str, dict[str, float]]:
+    """What :data:`vmp.agreement.TOLERANCES` must at least be, per backbone and quantity: twice the
+    recorded seeds' standard deviation (pooled over the inputs for top-1) or 1.5 times the farthest
+    any measured run landed outside its recorded seeds, whichever is larger."""
+    import numpy as np
+    from cpu_spread import CHAPTERS as BACKBONE_OF
+    from cpu_spread import recorded
+
+    runs = [json.loads(line) for line in RESULTS.read_text().splitlines()] if RESULTS.is_file() else []
+    needed: dict[str, dict[str, float]] = {}
+    for chapter, backbone in BACKBONE_OF.items():
+        seeds = recorded(chapter)
+        for kind in ("top1", "slope", "shift"):
+            names = [n for n in seeds if (n == kind) or (kind == "top1" and n not in ("slope", "shift"))]
+            sds = [np.std(seeds[n], ddof=1) for n in names if len(seeds[n]) > 1]
+            floor = 2 * float(np.sqrt(np.mean(np.square(sds)))) if sds else 0.0
+            outside = [max(0.0, min(seeds[n]) - run["values"][n], run["values"][n] - max(seeds[n]))
+                       for run in runs if run["part"] == "chapters" and run["unit"] == chapter
+                       for n in names if run["values"].get(n) is not None]
+            value = max([floor, *(1.5 * o for o in outside)])
+            needed.setdefault(backbone, {})[kind] = max(needed.get(backbone, {}).get(kind, 0.0), value)
+    return needed
+
+
+def table() -> str:
+    """Every measured assertion: threshold, worst value over the runs, margin, and the runs it covers."""
+    from cpu_spread import CHAPTERS as BACKBONE_OF
+    from cpu_spread import recorded
+
+    from vmp.agreement import TOLERANCES
+
+    runs = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    rows = []
+    groups: dict[tuple[str, str, str], list[tuple[str, float]]] = {}
+    for run in runs:
+        for name, value in run["values"].items():
+            if value is not None:
+                groups.setdefault((run["part"], run["unit"], name), []).append((f"{run['config']}", value))
+    for (part, unit, name), values in sorted(groups.items()):
+        configs = ", ".join(sorted({config for config, _ in values}))
+        if part == "standins":
+            worst = max(value for _, value in values)
+            margin = math.log10(CHANCE_LEVEL) - math.log10(max(worst, 1e-300))
+            rows.append((f"ch. {unit[:2]}, full profile on stand-ins", f"{name[2:]} above chance",
+                         f"p < {CHANCE_LEVEL}", f"p = {worst:.1e}", f"{margin:.1f} decades", configs))
+        elif part == "chapters":
+            seeds = recorded(unit).get(name)
+            if not seeds:
+                continue
+            kind = name if name in ("slope", "shift") else "top1"
+            tolerance = getattr(TOLERANCES[BACKBONE_OF[unit]], kind)
+            low, high = min(seeds) - tolerance, max(seeds) + tolerance
+            worst = min(values, key=lambda item: min(item[1] - low, high - item[1]))[1]
+            margin = min(worst - low, high - worst)
+            outside = max(max(0.0, min(seeds) - value, value - max(seeds)) for _, value in values)
+            rows.append((f"ch. {unit[:2]}, this run against the recorded seeds", name,
+                         f"{low:.3g} to {high:.3g} (seeds {min(seeds):.3g} to {max(seeds):.3g} ± {tolerance:g})",
+                         f"{worst:.3g} ({outside:.3g} outside the seeds)", f"{margin:.3g}", configs))
+        else:
+            threshold = {"heavy_nuisance_gate_gain": 0.04, "probe_accuracy": 0.97}[unit]
+            worst = min(value for _, value in values)
+            rows.append((f"unit test: {unit}", "", f"> {threshold}", f"{worst:.3g}", f"{worst - threshold:.3g}",
+                         configs))
+    lines = ["| where | value | threshold | worst value | margin | configurations |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    machines = sorted({run["machine"] for run in runs})
+    return "\n".join(lines) + "\n\nmachines: " + "; ".join(machines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run")
+    run.add_argument("--part", choices=("standins", "chapters", "units"), required=True)
+    run.add_argument("--configs", nargs="+", default=["native:1", "native:2", "native:4", "default:2"])
+    run.add_argument("--only", nargs="*", default=[], help="these chapters or unit values only")
+    commands.add_parser("table")
+    commands.add_parser("tolerances")
+    executed = commands.add_parser("record-executed")
+    executed.add_argument("--config", default="native:2")
+    args = parser.parse_args()
+    if args.command == "record-executed":
+        record_executed(args.config)
+        return
+    if args.command == "tolerances":
+        for backbone, kinds in derived_tolerances().items():
+            print(backbone, {kind: round(value, 4) for kind, value in kinds.items()})
+        return
+    if args.command == "table":
+        text = table()
+        (RESULTS.with_suffix(".md")).write_text(text)
+        print(text)
+        return
+    folder = None
+    if args.part == "standins":
+        from stand_ins import write_stand_ins
+
+        folder = write_stand_ins(Path(tempfile.mkdtemp(prefix="vmp-stand-ins-")))
+    for config in args.configs:
+        if args.part == "standins":
+            run_standins(config, folder, args.only)
+        elif args.part == "chapters":
+            run_chapters(config, args.only)
+        else:
+            run_units(config, args.only)
+
+
+if __name__ == "__main__":
+    main()
