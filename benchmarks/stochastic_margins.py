@@ -186,8 +186,8 @@ def run_units(config: str, only: list[str]) -> None:
 
 def derived_tolerances() -> dict[str, dict[str, float]]:
     """What :data:`vmp.agreement.TOLERANCES` must at least be, per backbone and quantity: twice the
-    recorded seeds' standard deviation (pooled over the inputs for top-1) or 1.5 times the farthest
-    any measured run landed outside its recorded seeds, whichever is larger."""
+    recorded seeds' standard deviation (pooled over the inputs for top-1) or twice the farthest any
+    measured run landed outside its recorded seeds, whichever is larger."""
     import numpy as np
     from cpu_spread import CHAPTERS as BACKBONE_OF
     from cpu_spread import recorded
@@ -203,7 +203,7 @@ def derived_tolerances() -> dict[str, dict[str, float]]:
             outside = [max(0.0, min(seeds[n]) - run["values"][n], run["values"][n] - max(seeds[n]))
                        for run in runs if run["part"] == "chapters" and run["unit"] == chapter
                        for n in names if run["values"].get(n) is not None]
-            value = max([floor, *(1.5 * o for o in outside)])
+            value = max([floor, *(2 * o for o in outside)])
             needed.setdefault(backbone, {})[kind] = max(needed.get(backbone, {}).get(kind, 0.0), value)
     return needed
 

@@ -101,7 +101,7 @@ def test_each_backbone_is_judged_with_its_own_tolerance(monkeypatch, capsys):
 def test_every_tolerance_covers_what_was_measured_across_seeds_code_paths_and_threads():
     """TOLERANCES hold at least twice the recorded seeds' spread and 1.5 times the farthest any run
     measured by benchmarks/stochastic_margins.py (other code paths, 1, 2 and 4 threads) landed
-    outside its seeds; and no backbone's is the old flat 20 points unless measured to need it."""
+    outside its seeds (twice); and no backbone's is the old flat 20 points unless measured to need it."""
     import sys
     from pathlib import Path
 
@@ -114,4 +114,5 @@ def test_every_tolerance_covers_what_was_measured_across_seeds_code_paths_and_th
         tolerance = agreement.TOLERANCES[backbone]
         for kind, value in needed.items():
             assert getattr(tolerance, kind) >= value - 1e-9, (backbone, kind, getattr(tolerance, kind), value)
-            assert getattr(tolerance, kind) <= max(1.25 * value, value + 1 / 60), (backbone, kind, "wider than measured")
+            widest = max(1.25 * value, value + 1 / 60) if kind == "top1" else 1.25 * value  # a clip's rounding
+            assert getattr(tolerance, kind) <= widest, (backbone, kind, "wider than measured")

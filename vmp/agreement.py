@@ -30,15 +30,15 @@ class Tolerance:
 
 
 #: Per backbone, from ``benchmarks/stochastic_margins.py tolerances``: at least twice the recorded
-#: seeds' standard deviation (pooled over the inputs for top-1) and 1.5 times the farthest any run
+#: seeds' standard deviation (pooled over the inputs for top-1) and twice the farthest any run
 #: measured on another code path or thread count landed outside its recorded seeds, rounded up
 #: (top-1 to whole clips of 60). TimeSformer's shift is the measured case: one thread moved it 0.164
 #: past its seeds. ``tests/test_agreement.py`` keeps each at least what is measured and not wider.
 TOLERANCES: dict[str, Tolerance] = {
-    "tiny3d": Tolerance(top1=10 / 60, slope=1.4, shift=0.032),
-    "slowfast_r50": Tolerance(top1=6 / 60, slope=3.9, shift=0.008),
-    "x3d_xs": Tolerance(top1=11 / 60, slope=30.0, shift=0.076),
-    "timesformer": Tolerance(top1=5 / 60, slope=25.0, shift=0.25),
+    "tiny3d": Tolerance(top1=10 / 60, slope=2.3, shift=0.032),
+    "slowfast_r50": Tolerance(top1=10 / 60, slope=3.9, shift=0.011),
+    "x3d_xs": Tolerance(top1=13 / 60, slope=30.0, shift=0.076),
+    "timesformer": Tolerance(top1=5 / 60, slope=25.0, shift=0.33),
 }
 #: Tiny3D's, which chapters 6 and 10 check their runs with.
 TOP1_TOLERANCE, SLOPE_TOLERANCE, SHIFT_TOLERANCE = (TOLERANCES["tiny3d"].top1, TOLERANCES["tiny3d"].slope,
