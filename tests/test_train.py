@@ -191,6 +191,12 @@ def cli_train(out: Path, data: Path, epochs: int, *extra: str) -> subprocess.Pop
     return subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def cli_eval(checkpoint: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``python -m vmp eval`` of ``checkpoint`` on ``data``, its output captured."""
+    command = [sys.executable, "-m", "vmp", "eval", "--checkpoint", str(checkpoint), "--data", str(data), *extra]
+    return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.slow  # three CLI training processes
 def test_killed_mid_epoch_and_resumed_gives_the_same_history(tmp_path, data):
     epochs = 4
@@ -289,22 +295,7 @@ def test_cli_rejects_an_unknown_model_and_mismatched_eval_data(tmp_path, data):
     other = generate(tmp_path / "other", SynthConfig(seed=2, classes=3, clips_per_class=3, frames=5, size=32))
     run = cli_train(tmp_path / "run", data, 1)
     assert run.wait(timeout=300) == 0
-    mismatch = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vmp",
-            "eval",
-            "--checkpoint",
-            str(tmp_path / "run" / "checkpoint.pt"),
-            "--data",
-            str(other),
-        ],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    mismatch = cli_eval(tmp_path / "run" / "checkpoint.pt", other)
     assert mismatch.returncode != 0 and "are not the checkpoint's" in mismatch.stderr
 
 
@@ -315,24 +306,7 @@ def test_cli_eval_needs_only_the_split_it_evaluates(tmp_path, data):
     test_only.mkdir()
     (test_only / "test").symlink_to(data / "test", target_is_directory=True)
     for split in ("test", "val"):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vmp",
-                "eval",
-                "--checkpoint",
-                str(tmp_path / "run" / "checkpoint.pt"),
-                "--data",
-                str(test_only if split == "test" else data),
-                "--split",
-                split,
-            ],
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = cli_eval(tmp_path / "run" / "checkpoint.pt", test_only if split == "test" else data, "--split", split)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout.split("confusion")[0])["count"] == 8
 
