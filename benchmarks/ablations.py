@@ -9,7 +9,8 @@ to ``benchmarks/results/ablations.jsonl``; a run already there is skipped, so an
 resumes where it stopped. A configuration whose layer starts at ``DEFAULT_START`` is identified by
 that start too (its records' ``initial``), so the file keeps the runs of an earlier start beside
 those of the current one; :func:`from_start` picks one. Chapter 10 reads the file: it chooses λ on
-the validation split, then reports paired differences on test with 95 % intervals (``vmp.report.paired_difference``).
+the validation split, then reports paired differences on test with 95 % intervals
+(``vmp.stats.paired_t.paired_difference``).
 
 Alone on a 2-core CPU a run takes about 12 s for SlowFast, 23 s for TimeSformer and 8 s for Tiny3D:
 the whole sweep (3 x 17 configurations x 5 seeds) about an hour and a quarter. Run nothing else
@@ -26,11 +27,11 @@ from pathlib import Path
 import torch
 
 from vmp.attention import PN_FUNCTIONS
+from vmp.book.report import STARTED_CONFIGS
 from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, train_and_test
 from vmp.models import SPECS
 from vmp.prompt import DEFAULT_START
-from vmp.report import STARTED_CONFIGS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ablations.jsonl"
 SUBSET = {"num_classes": 6, "per_class": 30, "seed": 0}

@@ -7,7 +7,7 @@ as two other CPUs would run them, against the spread of the book's recorded seed
 The committed chapters are the native run (executed by ``tools/execute_notebooks.py``). For every
 run a chapter prints (test top-1 per input, the layer's final slope and shift) it reports the
 three values, the largest move between code paths, the range of the recorded seeds of the same
-configuration and how far outside that range a run landed. ``vmp.agreement``'s tolerances rest on
+configuration and how far outside that range a run landed. ``vmp.stats.agreement``'s tolerances rest on
 these figures; they go to ``benchmarks/results/cpu_spread.json``.
 """
 
@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from play_cpu import CPU_PATHS, execute_as  # noqa: E402
 
+from vmp.book.report import from_start  # noqa: E402
 from vmp.checkpoint import read_records  # noqa: E402
 from vmp.prompt import DEFAULT_START  # noqa: E402
 from vmp.regimes import matches, regime_fields  # noqa: E402
-from vmp.report import from_start  # noqa: E402
 
 CHAPTERS = {"06_training_loop": "tiny3d", "07_slowfast": "slowfast_r50", "08_x3d": "x3d_xs",
             "09_timesformer": "timesformer", "10_results_and_ablations": "tiny3d"}

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
+from vmp.book.disagreement import clip_identity, predictions
 from vmp.checkpoint import atomic_write_json
-from vmp.disagreement import clip_identity, predictions
 from vmp.experiment import fine_tune_setting, train_and_test
 
 RESULTS = Path(__file__).resolve().parent / "results"

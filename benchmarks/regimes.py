@@ -65,10 +65,10 @@ class Cell(NamedTuple):
     backbone: str
     input: str
     seed: int
-    labels_per_class: int = 30
-    nuisance: str = "heavy"
-    shortcut: str = "none"
-    pretrained: bool = True
+    labels_per_class: int = CONDITIONS["labels_per_class"]  # the study's conditions, defined once
+    nuisance: str = CONDITIONS["nuisance"]
+    shortcut: str = CONDITIONS["shortcut"]
+    pretrained: bool = CONDITIONS["pretrained"]
     shift: float | None = None  # the layer's starting shift (VMP inputs); None: the chosen base start
     tav_weight: float = 0.0
     gate: float | None = None  # gated only; None: the chosen threshold

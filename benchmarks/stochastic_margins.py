@@ -5,7 +5,7 @@
     python benchmarks/stochastic_margins.py run --part units --configs native:1 native:2 native:4
     python benchmarks/stochastic_margins.py record-executed --config native:2   # the chapters as committed
     python benchmarks/stochastic_margins.py table      # the Markdown table, from what has been run
-    python benchmarks/stochastic_margins.py tolerances # what vmp.agreement.TOLERANCES must at least be
+    python benchmarks/stochastic_margins.py tolerances # what vmp.stats.agreement.TOLERANCES must at least be
 
 A configuration is ``PATH:THREADS``: ``native`` is this machine's own code path, ``avx2`` and
 ``default`` (no vector units) are ``tools/play_cpu.py``'s; threads set ``OMP_NUM_THREADS`` and
@@ -16,7 +16,7 @@ worst value over the runs and the margin (how far the worst value stays inside t
 
 Parts: ``standins`` executes chapters 6-9 under their full profile on the stand-ins of
 ``tests/test_full_profile_chapters.py`` (every input above chance, p < 0.01); ``chapters`` executes
-the book's training chapters 6-10 (each run against the recorded seeds, :mod:`vmp.agreement`);
+the book's training chapters 6-10 (each run against the recorded seeds, :mod:`vmp.stats.agreement`);
 ``units`` recomputes the unit tests' trained values (the heavy-nuisance gate's gain, the probe's
 accuracy, the synthetic benchmark's motion probe).
 """
@@ -95,7 +95,7 @@ def printed(notebook: nbformat.NotebookNode) -> str:
 
 
 def agreement_lines(text: str) -> dict[str, float]:
-    """The values :func:`vmp.agreement.check_against_records` printed (or raised with): ``name: your run X``."""
+    """The values :func:`vmp.stats.agreement.check_against_records` printed (or raised with): ``name: your run X``."""
     found = {}
     line = r"^\s*(?:AssertionError: )?([\w ,']+): your run (-?[0-9.]+)(%?);"
     for name, value, percent in re.findall(line, text, re.M):
@@ -185,7 +185,7 @@ def run_units(config: str, only: list[str]) -> None:
 
 
 def derived_tolerances() -> dict[str, dict[str, float]]:
-    """What :data:`vmp.agreement.TOLERANCES` must at least be, per backbone and quantity: twice the
+    """What :data:`vmp.stats.agreement.TOLERANCES` must at least be, per backbone and quantity: twice the
     recorded seeds' standard deviation (pooled over the inputs for top-1) or twice the farthest any
     measured run landed outside its recorded seeds, whichever is larger."""
     import numpy as np
@@ -213,7 +213,7 @@ def table() -> str:
     from cpu_spread import CHAPTERS as BACKBONE_OF
     from cpu_spread import recorded
 
-    from vmp.agreement import TOLERANCES
+    from vmp.stats.agreement import TOLERANCES
 
     runs = [json.loads(line) for line in RESULTS.read_text().splitlines()]
     rows = []

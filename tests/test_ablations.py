@@ -35,7 +35,7 @@ def test_every_configuration_is_a_train_and_test_call():
 
 
 def test_runs_from_another_start_are_kept_apart():
-    from vmp.report import from_start
+    from vmp.book.report import from_start
 
     def run(config, initial):
         return {"backbone": "tiny3d", "config": config, "seed": 0, "initial": initial}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import vmp.agreement as agreement
-from vmp.agreement import TOP1_TOLERANCE, check_against_records
+import vmp.stats.agreement as agreement
+from vmp.stats.agreement import TOP1_TOLERANCE, check_against_records
 
 
 def test_a_run_inside_the_widened_range_agrees(capsys):
@@ -52,7 +52,7 @@ def test_an_accuracy_band_stays_within_0_and_1_and_a_slope_band_does_not():
 def test_check_fine_tuning_checks_every_input_and_the_layers_end_point(capsys):
     from types import SimpleNamespace
 
-    from vmp.agreement import check_fine_tuning
+    from vmp.stats.agreement import check_fine_tuning
 
     records = {"final": {"frames": [{"test_top1": 0.6}, {"test_top1": 0.7}],
                          "vmp": [{"test_top1": 0.5, "slope": [30, 20.0], "shift": [0.1, 0.2]},
@@ -72,7 +72,7 @@ def test_check_fine_tuning_checks_every_input_and_the_layers_end_point(capsys):
 def test_a_run_that_learned_nothing_fails_however_wide_the_band(capsys):
     from types import SimpleNamespace
 
-    from vmp.agreement import check_above_chance, check_fine_tuning
+    from vmp.stats.agreement import check_above_chance, check_fine_tuning
 
     assert check_above_chance("vmp", 0.40, 60, 1 / 6, strict=True) < 0.01
     with pytest.raises(AssertionError, match="not above chance"):
@@ -87,7 +87,7 @@ def test_a_run_that_learned_nothing_fails_however_wide_the_band(capsys):
 def test_each_backbone_is_judged_with_its_own_tolerance(monkeypatch, capsys):
     from types import SimpleNamespace
 
-    from vmp.agreement import Tolerance, check_fine_tuning
+    from vmp.stats.agreement import Tolerance, check_fine_tuning
 
     monkeypatch.setitem(agreement.TOLERANCES, "wide", Tolerance(top1=0.5, slope=1.0, shift=0.1))
     monkeypatch.setitem(agreement.TOLERANCES, "narrow", Tolerance(top1=0.01, slope=1.0, shift=0.1))

@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
+import vmp.book.playground as playground
 import vmp.experiment as experiment
 import vmp.models.backbones as backbones
-import vmp.playground as playground
 import vmp.pretrain as pretrain
 from vmp.__main__ import main
 from vmp.data import ClipTransform

@@ -117,7 +117,7 @@ def test_every_glued_number_the_prose_names_is_in_the_executed_chapter():
 
 def test_the_backbone_chapters_share_their_machinery_instead_of_repeating_it():
     """Chapters 7-9 fine-tune three backbones the same way: the shared steps live in the package
-    (vmp.experiment, vmp.report, vmp.viz, vmp.agreement), so no chapter repeats another's code
+    (vmp.experiment, vmp.book.report, vmp.book.viz, vmp.stats.agreement), so no chapter repeats another's code
     cells, and no code cell writes the prose (numbers reach it through glue)."""
     import ast
     import difflib

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vmp.course import check_motion_prompt, check_paired_report
+from vmp.course.checks import check_motion_prompt, check_paired_report
 from vmp.stats.paired_t import paired_difference
 
 

@@ -7,7 +7,7 @@ import torch
 
 matplotlib.use("Agg")
 
-from vmp.disagreement import (
+from vmp.book.disagreement import (
     actor_motion_share,
     actor_motion_shares,
     clip_identity,
@@ -91,7 +91,7 @@ def test_predictions_follow_the_dataset_order_in_batches():
 
 
 def test_disagreement_grid_draws_frames_over_attention_with_both_predictions():
-    from vmp.viz import disagreement_grid
+    from vmp.book.viz import disagreement_grid
 
     clips, maps = [torch.rand(4, 8, 8, 3)] * 2, [torch.rand(4, 8, 8)] * 2
     figure = disagreement_grid(clips, maps, [0, 1], [0, 2], [1, 1], ["right", "left", "up"])
@@ -104,7 +104,7 @@ def test_disagreement_grid_draws_frames_over_attention_with_both_predictions():
 
 
 def test_confusion_kind_reads_what_a_mistake_confuses_from_the_trajectories():
-    from vmp.disagreement import confusion_kind
+    from vmp.book.disagreement import confusion_kind
 
     assert confusion_kind("right", "right-fast") == confusion_kind("right-fast", "right") == "speed"
     assert confusion_kind("up", "down") == "opposite direction"

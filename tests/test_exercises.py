@@ -11,7 +11,8 @@ import pytest
 import torch
 from scipy import stats
 
-from vmp import exercises, temporal_attention_variation
+from vmp import temporal_attention_variation
+from vmp.course import exercises
 from vmp.models import build_model, slowfast_pathways
 from vmp.prompt import MotionPrompt, gray_differences, m_n_for
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from vmp.book.playground import constants_script, playground_constants
 from vmp.data.transforms import KINETICS_MEAN
-from vmp.playground import constants_script, playground_constants
 from vmp.prompt import BT601_RGB, DEFAULT_START, SHIFT_BOUND, SLOPE_RANGE
 from vmp.reference import authors_slope_shift
 
@@ -30,7 +30,7 @@ def test_constants_are_the_packages():
 
 def test_the_book_builds_the_page_with_the_extension_and_ships_its_clips():
     config = (ROOT / "_config.yml").read_text()
-    assert "vmp.sphinx" in config and "book/_playground" in config
+    assert "vmp.book.sphinx" in config and "book/_playground" in config
     assert "book/playground" in (ROOT / "_toc.yml").read_text()
     clips = ROOT / "book" / "_playground" / "playground" / "clips"
     assert sorted(path.name for path in clips.glob("*.webm")) == ["bigbuckbunny.webm", "bikes.webm", "carphone.webm"]

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from vmp.report import markdown_table, mean_and_spread, percent
+from vmp.book.report import markdown_table, mean_and_spread, percent
 
 
 def test_mean_and_sample_spread():
@@ -23,7 +23,7 @@ def test_percent_and_table():
 
 
 def test_seed_table_pairs_inputs_by_seed():
-    from vmp.report import seed_table
+    from vmp.book.report import seed_table
 
     runs = [{"input": "frames", "seed": 0, "test_top1": 0.5}, {"input": "frames", "seed": 1, "test_top1": 0.7},
             {"input": "vmp", "seed": 1, "test_top1": 0.8}, {"input": "vmp", "seed": 0, "test_top1": 0.4}]
@@ -89,7 +89,7 @@ def test_chance_p_value_is_the_binomial_tail():
 
 
 def test_choose_on_validation_and_paired_comparisons_read_ablation_records():
-    from vmp.report import by_seed, choose_on_validation, paired_comparisons
+    from vmp.book.report import by_seed, choose_on_validation, paired_comparisons
 
     records = [{"backbone": "b", "config": name, "seed": seed, "val_top1": val, "test_top1": test}
                for name, val, tests in (("x", 0.6, (0.50, 0.52, 0.55)), ("y", 0.7, (0.60, 0.61, 0.66)),
@@ -113,7 +113,7 @@ def test_holm_adjusts_step_down_keeps_the_order_and_caps_at_one():
 
 
 def test_numbers_for_the_prose_come_from_the_runs_and_records():
-    from vmp.report import layer_numbers, recorded_numbers, single_run_numbers
+    from vmp.book.report import layer_numbers, recorded_numbers, single_run_numbers
 
     single = single_run_numbers({"frames": 0.5, "vmp": 0.25}, 60, 1 / 6)
     assert single["top1_frames"] == "50.0%" and single["chance"] == "16.7%"
@@ -128,7 +128,7 @@ def test_numbers_for_the_prose_come_from_the_runs_and_records():
 
 
 def test_tables_round_per_seed_values_intervals_and_the_recipe_choice():
-    from vmp.report import interval_table, per_seed_table, selection_table
+    from vmp.book.report import interval_table, per_seed_table, selection_table
     from vmp.stats.paired_t import Interval
 
     table = per_seed_table({"frames": {0: 0.5833333333333334, 1: 0.85}, "VMP": {0: 0.6, 1: 0.8}})
@@ -148,7 +148,7 @@ def test_tables_round_per_seed_values_intervals_and_the_recipe_choice():
 def test_the_speed_benchmark_printout_reads_as_numbers():
     from pathlib import Path
 
-    from vmp.report import read_speed_benchmark
+    from vmp.book.report import read_speed_benchmark
 
     text = (Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench_motion_prompt.txt").read_text()
     regimes = read_speed_benchmark(text)
@@ -166,7 +166,7 @@ def test_speed_benchmark_chart_has_a_panel_per_regime_and_one_for_memory():
     import matplotlib
 
     matplotlib.use("Agg")
-    from vmp.viz import speed_benchmark_chart
+    from vmp.book.viz import speed_benchmark_chart
 
     regimes = {name: {"times_ms": {"ours fwd": 5.0, "ours fwd+bwd": 20.0, "authors fwd": 70.0,
                                    "authors fwd+bwd": 110.0},

@@ -1,4 +1,4 @@
-"""One syllabus: the preface and the instructor page display the table vmp.syllabus writes from
+"""One syllabus: the preface and the instructor page display the table vmp.book.syllabus writes from
 book/syllabus.yml, with a study time per chapter beside its CPU time."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import yaml
 
-from vmp.syllabus import study_minutes, syllabus_table
+from vmp.book.syllabus import study_minutes, syllabus_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"

@@ -4,7 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from vmp.viz import learning_curves
+from vmp.book.viz import learning_curves
 
 
 def test_learning_curves_draw_one_line_per_run_and_chance():
@@ -21,7 +21,7 @@ def test_layer_trajectories_and_attention_before_after():
     import torch
 
     from vmp import MotionPrompt
-    from vmp.viz import attention_before_after, layer_trajectories
+    from vmp.book.viz import attention_before_after, layer_trajectories
 
     figure = layer_trajectories({"VMP": ([30.0, 25.0, 20.0], [0.1, 0.12, 0.11])}, {0.0: (11.0, -0.15)})
     slope_axis, shift_axis = figure.axes
@@ -38,7 +38,7 @@ def test_slider_figure_draws_every_combination_and_is_reproducible():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vmp.viz import slider_figure
+    from vmp.book.viz import slider_figure
 
     calls = []
 
@@ -67,7 +67,7 @@ def test_slider_figure_draws_every_combination_and_is_reproducible():
 def test_animations_load_nothing_from_elsewhere():
     import torch
 
-    from vmp.viz import animate
+    from vmp.book.viz import animate
 
     shown = animate({"frames": [torch.rand(8, 8, 3) for _ in range(3)]})
     html = shown._repr_html_()
@@ -87,8 +87,8 @@ def _texts(figure) -> list[str]:
 
 def test_pipeline_diagram_shapes_come_from_running_the_layer():
     from vmp import MotionPrompt
-    from vmp.diagrams import pipeline_shapes
-    from vmp.viz import pipeline_diagram
+    from vmp.book.diagrams import pipeline_shapes
+    from vmp.book.viz import pipeline_diagram
 
     shapes = pipeline_shapes()
     assert shapes == {"frames": "(B, C, T+1, H, W)", "gray": "(B, T+1, H, W)", "differences": "(B, T, H, W)",
@@ -102,9 +102,9 @@ def test_pipeline_diagram_shapes_come_from_running_the_layer():
 def test_slowfast_diagram_frames_are_the_ones_the_model_feeds_each_pathway():
     import torch
 
-    from vmp.diagrams import slowfast_frames
+    from vmp.book.diagrams import slowfast_frames
+    from vmp.book.viz import slowfast_diagram
     from vmp.models import build_model
-    from vmp.viz import slowfast_diagram
 
     frames = 8
     model = build_model("slowfast_r50", 3, frames, 64, input="frames", depth=18, width=8)
@@ -129,8 +129,8 @@ def test_slowfast_diagram_frames_are_the_ones_the_model_feeds_each_pathway():
 def test_divided_attention_diagram_reads_the_groups_from_timesformer():
     from transformers import TimesformerConfig
 
-    from vmp.diagrams import divided_attention
-    from vmp.viz import divided_attention_diagram
+    from vmp.book.diagrams import divided_attention
+    from vmp.book.viz import divided_attention_diagram
 
     config = TimesformerConfig(num_frames=3, image_size=32, patch_size=16, hidden_size=24, num_hidden_layers=2,
                                num_attention_heads=3, intermediate_size=8)
@@ -153,9 +153,9 @@ def test_divided_attention_diagram_reads_the_groups_from_timesformer():
 def test_network_diagram_shapes_equal_a_forward_pass_of_tiny3d():
     import torch
 
-    from vmp.diagrams import network_stages
+    from vmp.book.diagrams import network_stages
+    from vmp.book.viz import network_diagram
     from vmp.models import Tiny3D
-    from vmp.viz import network_diagram
 
     network, clip = Tiny3D(6).train(), torch.randn(2, 3, 8, 64, 64)
     stages = network_stages(network, clip)
@@ -178,9 +178,9 @@ def test_network_diagram_shapes_equal_a_forward_pass_of_tiny3d():
 def test_training_loop_diagram_runs_the_step_it_draws_and_leaves_the_model_alone():
     import torch
 
-    from vmp.diagrams import training_step
+    from vmp.book.diagrams import training_step
+    from vmp.book.viz import training_loop_diagram
     from vmp.models import build_model
-    from vmp.viz import training_loop_diagram
 
     model = build_model("tiny3d", 5, 4, 32, prompt_init=(0.1, -0.3))
     before = {name: value.clone() for name, value in model.state_dict().items()}

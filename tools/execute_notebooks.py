@@ -32,7 +32,7 @@ def execute(path: Path) -> float:
         timeout=1800,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,  # the book's interactive figures are static HTML (vmp.viz.slider_figure)
+        store_widget_state=False,  # the book's interactive figures are static HTML (vmp.book.viz.slider_figure)
     )
     start = time.perf_counter()
     client.execute()

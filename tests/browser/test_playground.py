@@ -101,7 +101,7 @@ def agrees(state: dict) -> float:
 
 
 def test_every_source_gives_the_attention_of_vmp_offline(camera_browser, site, clips):  # noqa: F811
-    from vmp.playground import playground_constants
+    from vmp.book.playground import playground_constants
 
     driver = camera_browser
     driver.get(f"{site}/book/playground.html")

@@ -4,7 +4,7 @@ another code path, as on a reader's machine with other vector units.
 Every assertion must hold, and every output nbval compares (what is deterministic: data, the layer's
 math, tables read from the committed records) must come out as committed. Cells whose numbers come
 from training are tagged ``nbval-ignore-output``: they still run, and they check their runs against
-the book's multi-seed records within a tolerance (:mod:`vmp.agreement`), never one run's exact clip
+the book's multi-seed records within a tolerance (:mod:`vmp.stats.agreement`), never one run's exact clip
 count. ``make other-cpus`` runs this (part of ``make test``).
 """
 

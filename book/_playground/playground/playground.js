@@ -2,7 +2,7 @@
  *
  * Everything runs in this page: no server, no kernel, no script from elsewhere. The gray weights,
  * the slope and shift bounds and the preset values come from window.VMP_CONSTANTS, which the book's
- * build writes from the vmp package (vmp.playground). Frames are 8-bit RGB, drawn at 320 x 240.
+ * build writes from the vmp package (vmp.book.playground). Frames are 8-bit RGB, drawn at 320 x 240.
  *
  *   G_t = (w_R R + w_G G + w_B B) / 255        gray, in [0, 1]
  *   D_t = G_t - G_(t-1)                        signed difference

@@ -18,7 +18,7 @@ def check_motion_prompt(motion_prompt: Callable[..., tuple[torch.Tensor, torch.T
     """Assignment 1: a student's ``motion_prompt(clip, slope, shift, mean, std)`` returning
     ``(prompts, attention)`` for a normalised ``BCTHW`` clip of T+1 frames must match
     :class:`vmp.MotionPrompt` in value and in its gradients with respect to slope and shift."""
-    from vmp.exercises import refuse_names
+    from vmp.course.exercises import refuse_names
 
     refuse_names(motion_prompt, {"MotionPrompt", "_PromptFunction", "gray_differences", "luma", "luma_per_unit",
                             "over_channels", "with_motion_prompt"},

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 # the schematics (their own module, drawn from the code they show), under the book's one figure module
-from vmp.diagrams import (  # noqa: F401
+from vmp.book.diagrams import (  # noqa: F401
     divided_attention_diagram,
     network_diagram,
     pipeline_diagram,
@@ -341,7 +341,7 @@ def slider_figure(
 
 
 def speed_benchmark_chart(regimes: dict[str, dict[str, dict[str, float]]]) -> Figure:
-    """The layer's speed benchmark (:func:`vmp.report.read_speed_benchmark`) as bars: median time
+    """The layer's speed benchmark (:func:`vmp.book.report.read_speed_benchmark`) as bars: median time
     of each contender, forward and forward+backward, one panel per allocation regime (log scale:
     the contenders differ up to fortyfold), and peak memory in units of what the layer returns."""
     import matplotlib.pyplot as plt

@@ -152,8 +152,8 @@ def recorded_numbers(by_input: dict[str, Sequence[float]], test_clips: int, chan
 def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, records: dict | None = None) -> None:
     """Glue one fine-tuning run per input for a chapter's prose (:func:`single_run_numbers`) and
     check it: against the recorded seeds of the same recipe when ``records`` (the book profile,
-    :func:`vmp.agreement.check_fine_tuning`), otherwise every input above chance (p < 0.01)."""
-    from vmp.agreement import check_fine_tuning
+    :func:`vmp.stats.agreement.check_fine_tuning`), otherwise every input above chance (p < 0.01)."""
+    from vmp.stats.agreement import check_fine_tuning
 
     top1 = {name: run.test["top1"] for name, run in runs.items()}
     glue_all(single_run_numbers(top1, test_clips, chance))

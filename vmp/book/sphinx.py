@@ -1,7 +1,7 @@
-"""The book's Sphinx extension (``vmp.sphinx`` in ``_config.yml``): what the published editions
+"""The book's Sphinx extension (``vmp.book.sphinx`` in ``_config.yml``): what the published editions
 need from the package at build time.
 
-- The playground page's constants (:mod:`vmp.playground`), written on every build.
+- The playground page's constants (:mod:`vmp.book.playground`), written on every build.
 - The concept questions in print: each chapter's questions are HTML ``<details>`` elements, whose
   ``<summary>`` (the question) the LaTeX writer would drop as raw HTML; in the PDF each question is
   printed as a bold paragraph above its answer, its inline code and math typeset.
@@ -19,7 +19,7 @@ SUMMARY = re.compile(r"<summary>(.*?)</summary>", re.S)
 
 def _write_constants(app, config) -> None:  # noqa: ANN001 - Sphinx's signature
     """``_static/playground/constants.js`` from this package, beside the playground page's script."""
-    from vmp.playground import constants_script
+    from vmp.book.playground import constants_script
 
     generated = Path(app.outdir).parent / "playground_constants"
     (generated / "playground").mkdir(parents=True, exist_ok=True)
