@@ -28,8 +28,8 @@ $(MATHJAX)/tex-chtml.js:
 book: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(BIN)/jupyter-book build . -W
 
-# The whole suite: lint, unit tests, every notebook under nbval, the training chapters again as two other
-# CPUs would run them, the book built from committed outputs, every built chapter (and the live
+# The whole suite: lint, unit tests, every notebook under nbval, the training chapters again as other
+# CPUs would run them (each on one of two paths), the book built from committed outputs, every built chapter (and the live
 # playground, on a fake camera) opened in headless Chromium, and the PDF edition read back.
 test: lint unit notebooks other-cpus build-check browser-check pdf-check
 
@@ -47,12 +47,13 @@ unit: $(STAMP)
 fast: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not slow and not browser and not pdf and not cpus"
 
-# Chapters 6-10 under nbval with torch, MKL and oneDNN held to AVX2 and to no vector units at all.
+# Chapters 6-10 under nbval with torch, MKL and oneDNN held to AVX2 or to no vector units at all (each
+# chapter on one of the two: tests/cpus/test_other_cpus.py).
 other-cpus: $(STAMP)
 	$(BIN)/python -m pytest tests/cpus -q -p no:cacheprovider -m cpus
 
 # Every notebook under nbval on this machine's own CPU code path, except the training chapters 6-10:
-# other-cpus runs those twice, as two other CPUs (their native run is the one that wrote them).
+# other-cpus runs those as other CPUs would (their native run is the one that wrote them).
 TRAINING_CHAPTERS := 06_training_loop 07_slowfast 08_x3d 09_timesformer 10_results_and_ablations
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-cell-timeout=1200 \
