@@ -83,7 +83,8 @@ def in_order(text: str, values: list[str]) -> bool:
 @pytest.mark.parametrize("path", student_notebooks.chapters(), ids=lambda path: path.name)
 def test_every_glued_number_in_a_student_notebook_is_the_html_pages(path):
     """The values come from the chapter's committed outputs, which the HTML build shows; where a
-    build of the committed outputs is at hand (_build/committed/html), its pasted values agree too."""
+    build of the committed outputs is at hand (_build/committed/_build/html, from make build-check),
+    its pasted values agree too (tests/browser/test_student_numbers.py requires it)."""
     book = nbformat.read(path, as_version=4)
     student_notebook = nbformat.read(student_notebooks.STUDENT / path.name, as_version=4)
     student = {cell.get("id"): cell for cell in student_notebook.cells}
@@ -99,7 +100,7 @@ def test_every_glued_number_in_a_student_notebook_is_the_html_pages(path):
         shown = plain_text(student[cell.id].source)
         assert "{glue" not in shown
         assert in_order(shown, values), f"{path.name}, cell {cell.id}: expected {values} in\n{shown}"
-    page = ROOT / "_build" / "committed" / "html" / "book" / f"{path.stem}.html"
+    page = ROOT / "_build" / "committed" / "_build" / "html" / "book" / f"{path.stem}.html"
     if page.is_file():
         pasted = re.findall(r'<span class="pasted-text">(.*?)</span>', page.read_text(), re.S)
         assert [html.unescape(value) for value in pasted] == on_page
