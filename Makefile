@@ -38,10 +38,11 @@ test: lint unit notebooks other-cpus build-check browser-check pdf-check
 lint: $(STAMP)
 	$(BIN)/ruff check vmp tests tools benchmarks book
 
-# Every unit test, the slow ones included (tests/conftest.py: a plain `pytest` runs only the fast ones).
+# Every unit test, the slow ones included (tests/conftest.py: a plain `pytest` runs only the fast ones);
+# the 15 slowest are listed at the end, to keep `make test` within its time budget.
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser and not pdf and not cpus" \
-	  --ignore=tests/browser --ignore=tests/cpus --ignore=tests/pdf
+	  --ignore=tests/browser --ignore=tests/cpus --ignore=tests/pdf --durations=15
 
 # The fast subset, what a plain `pytest` runs: no test marked slow, browser, pdf or cpus.
 fast: $(STAMP)
