@@ -34,12 +34,13 @@ class Tolerance:
 #: Per backbone, from ``benchmarks/stochastic_margins.py tolerances``: at least twice the recorded
 #: seeds' standard deviation (pooled over the inputs for top-1) and twice the farthest any run
 #: measured on another code path or thread count landed outside its recorded seeds, rounded up
-#: (top-1 to whole clips of 60). TimeSformer's shift is the measured case: one thread moved it 0.164
-#: past its seeds. ``tests/test_agreement.py`` keeps each at least what is measured and not wider.
+#: (top-1 to whole clips of 60). Measured cases: one thread moved TimeSformer's shift 0.164 past its
+#: seeds, and the path without vector units put X3D's frames run 8 clips below its seeds.
+#: ``tests/test_agreement.py`` keeps each at least what is measured and not wider.
 TOLERANCES: dict[str, Tolerance] = {
     "tiny3d": Tolerance(top1=10 / 60, slope=3.9, shift=0.058),
     "slowfast_r50": Tolerance(top1=10 / 60, slope=3.9, shift=0.011),
-    "x3d_xs": Tolerance(top1=13 / 60, slope=30.0, shift=0.076),
+    "x3d_xs": Tolerance(top1=16 / 60, slope=30.0, shift=0.076),
     "timesformer": Tolerance(top1=5 / 60, slope=25.0, shift=0.33),
 }
 #: Tiny3D's, which chapters 6 and 10 check their runs with.
