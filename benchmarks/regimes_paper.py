@@ -30,9 +30,12 @@ from vmp.regimes_design import (
     CLASSES,
     CONDITIONS,
     DATA_SEED,
-    PRIMARY_REGIMES,
+    PAPER_BACKBONES,
+    PAPER_REGIMES,
+    PAPER_SEEDS,
     REGIMES,
     PaperRecord,
+    paper_inputs,
     study_config,
 )
 from vmp.train import EarlyStopping
@@ -40,20 +43,16 @@ from vmp.train import EarlyStopping
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "benchmarks" / "regimes_plan.md"
 RESULTS = ROOT / "benchmarks" / "results" / "regimes_paper.jsonl"
-BACKBONES = ("tiny3d", "slowfast_r50")
-#: The confirmatory seeds (never used by an earlier stage) and the seeds λ is chosen on (two, for
-#: the budget: the plan's fifth amendment).
-SEEDS = tuple(range(10, 20))
+BACKBONES = PAPER_BACKBONES
+#: The confirmatory seeds (``vmp.regimes_design``) and the seeds λ is chosen on (two, for the
+#: budget: the plan's fifth amendment).
+SEEDS = PAPER_SEEDS
 SELECTION_SEEDS = (20, 21)
 #: The authors' λ values the choice is made from (their project page lists 0 to 10).
 TAV_WEIGHTS = (0.0, 0.1, 0.5, 1.0)
 #: The early-stopping rule: at most three times the book's 8 epochs, stop after PATIENCE epochs
 #: without a rise of MIN_DELTA (0.5 points: two of the 300 validation clips).
 MAX_EPOCHS, PATIENCE, MIN_DELTA = 24, 5, 0.005
-#: The regimes of the primary questions; the frozen layer runs in the base regime on the first five
-#: confirmatory seeds (for the budget).
-PAPER_REGIMES = PRIMARY_REGIMES
-FROZEN_REGIMES, FROZEN_SEEDS = ("base",), SEEDS[:5]
 #: What a record keeps of each epoch.
 HISTORY_KEYS = ("epoch", "lr", "val_top1", "train_ce", "train_tav", "slope", "shift")
 
@@ -70,11 +69,8 @@ class PaperCell(NamedTuple):
     tav_weight: float | None = 0.0
 
 
-def inputs_of(regime: str, seed: int) -> tuple[str, ...]:
-    """The inputs one regime runs with one seed: frames and the learned layer, and the frozen layer
-    where planned."""
-    frozen = regime in FROZEN_REGIMES and seed in FROZEN_SEEDS
-    return ("frames", "vmp", "vmp_frozen") if frozen else ("frames", "vmp")
+#: The inputs one regime runs with one seed (the design's rule).
+inputs_of = paper_inputs
 
 
 def paper_cells(backbones: tuple[str, ...] = BACKBONES) -> list[PaperCell]:

@@ -125,3 +125,76 @@ def test_accuracy_resamples_seeds_and_clips_around_the_mean():
     low, high = frames.interval()
     assert low < frames.estimate < high and high - low < 0.1
     assert accuracy(records, {"input": "stacked"}, "tiny3d") is None
+
+
+def paper_run(backbone, regime, input, seed, correct, below=0.002):
+    """A confirmatory record of the paper arm (the layer's fields for VMP inputs)."""
+    layer = input.startswith("vmp")
+    return {"stage": "paper", "backbone": backbone, "regime": regime, "input": input, "seed": seed,
+            "synthetic_key": "k1", "test_correct": list(correct), "epochs_trained": 12,
+            "stopped_epoch": 12 if seed % 2 else None, "start": [1.0, 0.5] if layer else None,
+            "final": [13.0 + seed, -0.5] if layer else None, "attention_below_half": below if layer else None,
+            "still_attention": 0.999 if layer else None}
+
+
+def paper_grid(seeds, gap=0.0, clips=600, drop=()):
+    """Every planned run of ``seeds``, VMP ahead of the frames by ``gap`` in the scene shortcut only;
+    ``drop`` leaves out (seed, backbone, regime, input) runs."""
+    from vmp.regimes_design import PAPER_BACKBONES, PAPER_REGIMES, paper_inputs
+
+    rng = np.random.default_rng(0)
+    records = []
+    for seed in seeds:
+        for backbone in PAPER_BACKBONES:
+            for regime in PAPER_REGIMES:
+                for input in paper_inputs(regime, seed):
+                    if (seed, backbone, regime, input) in drop:
+                        continue
+                    rate = 0.6 + (gap if input == "vmp" and regime == "scene" else 0.0)
+                    records.append(paper_run(backbone, regime, input, seed, rng.random(clips) < rate))
+    return records
+
+
+def test_the_paper_arm_is_analysed_on_complete_seeds_only():
+    from vmp.regimes import complete_paper_seeds, paper_records, stopping_summary
+
+    records = paper_grid([10, 11, 12, 13], drop={(13, "slowfast_r50", "scene", "vmp")})
+    assert complete_paper_seeds(records) == [10, 11, 12]
+    assert {r["seed"] for r in paper_records(records)} == {10, 11, 12}
+    # seeds 10-12: 2 backbones x (4 regimes x 2 inputs + the frozen layer in the base regime)
+    summary = stopping_summary(records)
+    assert summary["runs"] == 3 * 2 * 9 and summary["by_rule"] == 2 * 9 and summary["by_maximum"] == 4 * 9
+    # the earlier stages' runs never count
+    assert complete_paper_seeds([{**r, "stage": "paper_lambda"} for r in records]) == []
+
+
+def test_the_paper_arms_family_is_four_questions_at_the_bonferroni_level():
+    from vmp.regimes import PAPER_PRIMARY, paper_answers
+
+    answers = paper_answers(paper_grid(range(10, 16), gap=0.15))
+    assert [a.question.name for a in answers] == [q.name for q in PAPER_PRIMARY] == [
+        "base", "labels_5", "scene", "appearance"]
+    assert all(a.level == pytest.approx(1 - 0.05 / 4) for a in answers)
+    by_name = {a.question.name: a for a in answers}
+    assert by_name["scene"].resolved and by_name["scene"].rejected()
+    assert by_name["scene"].interval[0] > 0.05
+    assert not any(by_name[name].rejected() for name in ("base", "labels_5", "appearance"))
+
+
+def test_layer_activity_compares_the_layer_with_the_frames_noise_floor():
+    from vmp.regimes import PAPER_LEARNED_VS_FROZEN, disagreement, layer_activity, paper_secondary
+
+    records = paper_grid(range(10, 13))
+    activity = layer_activity(records, "tiny3d", "base")
+    assert activity["seeds"] == 3 and activity["identity_seeds"] == 3  # 0.2% of pixels below 0.5
+    # two independent runs at 60% disagree on about 2 x 0.6 x 0.4 = 48% of clips
+    assert activity["disagree"] == pytest.approx(0.48, abs=0.05)
+    assert activity["frames_disagree"] == pytest.approx(0.48, abs=0.05)
+    assert activity["end_slope"] == [23.0, 24.0, 25.0] and activity["end_shift"] == [-0.5] * 3
+    frozen = paper_secondary(records, PAPER_LEARNED_VS_FROZEN)
+    assert frozen is not None and abs(frozen.estimate) < 0.05
+    assert disagreement([1, 0, 1, 1], [1, 1, 0, 1]) == 0.5
+    with pytest.raises(ValueError, match="4 and 3 clips"):
+        disagreement([1, 0, 1, 1], [1, 1, 0])
+    with pytest.raises(ValueError, match="no complete seed"):
+        layer_activity(records[:5], "tiny3d", "base")

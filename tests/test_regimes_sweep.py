@@ -112,10 +112,11 @@ def test_paper_stage_chooses_lambda_first_then_runs_seed_major_on_its_own_seeds_
     import regimes_paper as paper
 
     from vmp.regimes import CONFIRMATORY, PRIMARY, matches, regime_fields
+    from vmp.regimes_design import FROZEN_SEEDS
 
     cells = paper.paper_cells()
     assert len(cells) == len(set(cells)) == 2 * (len(paper.TAV_WEIGHTS) * len(paper.SELECTION_SEEDS)
-                                                 + len(paper.SEEDS) * 2 * 4 + len(paper.FROZEN_SEEDS))
+                                                 + len(paper.SEEDS) * 2 * 4 + len(FROZEN_SEEDS))
     selection = 2 * len(paper.TAV_WEIGHTS) * len(paper.SELECTION_SEEDS)
     assert [cell.step for cell in cells] == ["lambda"] * selection + ["grid"] * (len(cells) - selection)
     grid = [cell for cell in cells if cell.step == "grid"]
@@ -124,7 +125,7 @@ def test_paper_stage_chooses_lambda_first_then_runs_seed_major_on_its_own_seeds_
         **{(regime, input): 20 for regime in sweep.PRIMARY_REGIMES for input in ("frames", "vmp")},
         ("base", "vmp_frozen"): 10,
     }
-    assert {cell.seed for cell in grid if cell.input == "vmp_frozen"} == set(paper.FROZEN_SEEDS) == {10, 11, 12, 13, 14}
+    assert {cell.seed for cell in grid if cell.input == "vmp_frozen"} == set(FROZEN_SEEDS) == {10, 11, 12, 13, 14}
     assert {cell.tav_weight for cell in grid if cell.input != "frames"} == {None}  # λ as chosen on validation
     assert len(paper.SEEDS) == 10 and len(paper.TAV_WEIGHTS) >= 4 and {0.0, 0.1, 0.5, 1.0} <= set(paper.TAV_WEIGHTS)
     used = set(sweep.SEEDS) | set(sweep.CONFIRM_SEEDS)

@@ -21,7 +21,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vmp.models.adapter import PromptedModel
-from vmp.regimes_design import BACKBONES, BASE, REGIMES, RunRecord
+from vmp.regimes_design import (
+    BACKBONES,
+    BASE,
+    PAPER_BACKBONES,
+    PAPER_REGIMES,
+    PAPER_SEEDS,
+    REGIMES,
+    RunRecord,
+    paper_inputs,
+)
 from vmp.stats.bootstrap import Bootstrap, cluster_bootstrap, per_clip_differences
 from vmp.stats.intervals import TInterval, seed_clip_t
 from vmp.stats.significance import holm_adjusted
@@ -294,3 +303,104 @@ def accuracy(records: Sequence[RunRecord], fields: dict, backbone: str,
         return None
     correct = np.asarray([runs[seed]["test_correct"] for seed in sorted(runs)], dtype=np.float64)
     return method([correct])
+
+
+# The fifth amendment's arm, trained as the paper trains: its own records (``results/regimes_paper.jsonl``),
+# read only by the functions below.
+
+def paper_fields(regime: str, input: str) -> dict:
+    """The record fields of one input's confirmatory runs in the paper arm."""
+    return {"stage": "paper", "regime": regime, "input": input}
+
+
+_REGIME_TEXT = {"base": "base regime", "labels_5": "5 labels per class", "scene": "scene shortcut",
+                "appearance": "appearance shortcut"}
+#: The paper arm's primary family (Holm over four): VMP (learned, λ chosen on validation) - frames.
+PAPER_PRIMARY = tuple(
+    Question(regime, f"VMP - frames, {_REGIME_TEXT[regime]}", paper_fields(regime, "vmp"),
+             paper_fields(regime, "frames"), PAPER_BACKBONES)
+    for regime in PAPER_REGIMES
+)
+#: Secondary: the learned layer against the same draw left untrained (base regime, seeds 10-14).
+PAPER_LEARNED_VS_FROZEN = Question("learned_vs_frozen", "learned - frozen layer, base regime",
+                                   paper_fields("base", "vmp"), paper_fields("base", "vmp_frozen"), PAPER_BACKBONES)
+#: The layer is called close to the identity when fewer test pixels than this get attention below 0.5.
+IDENTITY_SHARE = 0.01
+
+
+def complete_paper_seeds(records: Sequence[RunRecord]) -> list[int]:
+    """The confirmatory seeds whose every planned run (each backbone, regime and input) is recorded:
+    the analysis reads these only, so a partial sweep is analysed on whole seeds."""
+    have = {(r["seed"], r["backbone"], r["regime"], r["input"]) for r in records if r.get("stage") == "paper"}
+    return [seed for seed in PAPER_SEEDS
+            if all((seed, backbone, regime, input) in have for backbone in PAPER_BACKBONES
+                   for regime in PAPER_REGIMES for input in paper_inputs(regime, seed))]
+
+
+def paper_records(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The paper arm's confirmatory runs of its complete seeds."""
+    seeds = set(complete_paper_seeds(records))
+    return [r for r in records if r.get("stage") == "paper" and r["seed"] in seeds]
+
+
+def paper_answers(records: Sequence[RunRecord], method: Method = seed_clip_t) -> list[Answer]:
+    """The paper arm's four primary answers on its complete seeds: Holm's adjusted p-values and
+    intervals at the Bonferroni level 1 - 0.05/4."""
+    return answer(paper_records(records), PAPER_PRIMARY, method=method)
+
+
+def paper_secondary(records: Sequence[RunRecord], question: Question, backbones: Sequence[str] | None = None,
+                    method: Method = seed_clip_t) -> Estimate | None:
+    """An unadjusted (secondary) difference on the complete seeds, averaged over ``backbones``
+    (default: the question's); None without runs."""
+    chosen = paper_records(records)
+    differences = [paired_differences(chosen, question, b) for b in (backbones or question.backbones)]
+    differences = [d for d in differences if d is not None]
+    return method(differences) if differences else None
+
+
+def disagreement(first: Sequence[int], second: Sequence[int]) -> float:
+    """Share of test clips that exactly one of two runs classifies correctly."""
+    a, b = np.asarray(first, dtype=bool), np.asarray(second, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"runs tested on {a.size} and {b.size} clips cannot be compared clip by clip")
+    return float(np.mean(a != b))
+
+
+def layer_activity(records: Sequence[RunRecord], backbone: str, regime: str, input: str = "vmp") -> dict:
+    """How far the layer is from the identity in one backbone and regime, over the complete seeds:
+    the share of test clips on which it and the frames of its seed disagree, beside the share on which
+    frames runs of neighbouring seeds disagree (the noise floor); the share of test pixels with
+    attention below 0.5; where (a, b) starts and ends; and whether it is close to the identity."""
+    chosen = paper_records(records)
+    layer = _by_seed(chosen, backbone, paper_fields(regime, input))
+    frames = _by_seed(chosen, backbone, paper_fields(regime, "frames"))
+    seeds = sorted(set(layer) & set(frames))
+    if not seeds:
+        raise ValueError(f"no complete seed has {backbone}'s {input} and frames runs in regime {regime!r}")
+    below = [layer[s]["attention_below_half"] for s in seeds]
+    ends = np.asarray([layer[s]["final"] for s in seeds], dtype=np.float64)
+    starts = np.asarray([layer[s]["start"] for s in seeds], dtype=np.float64)
+    return {
+        "backbone": backbone, "regime": regime, "input": input, "seeds": len(seeds),
+        "disagree": float(np.mean([disagreement(layer[s]["test_correct"], frames[s]["test_correct"])
+                                   for s in seeds])),
+        "frames_disagree": float(np.mean([disagreement(frames[s]["test_correct"], frames[t]["test_correct"])
+                                          for s, t in zip(seeds, seeds[1:])])) if len(seeds) > 1 else float("nan"),
+        "below_half": float(np.mean(below)), "below_half_high": float(max(below)),
+        "identity_seeds": sum(share < IDENTITY_SHARE for share in below),
+        "still_attention_low": float(min(layer[s]["still_attention"] for s in seeds)),
+        "start_slope": starts[:, 0].tolist(), "start_shift": starts[:, 1].tolist(),
+        "end_slope": ends[:, 0].tolist(), "end_shift": ends[:, 1].tolist(),
+    }
+
+
+def stopping_summary(records: Sequence[RunRecord]) -> dict:
+    """How the paper arm's complete-seed runs ended: stopped by the validation rule or by the
+    maximum, and the epochs they trained (does training to convergence hold?)."""
+    chosen = paper_records(records)
+    epochs = [r["epochs_trained"] for r in chosen]
+    return {"runs": len(chosen), "by_rule": sum(r["stopped_epoch"] is not None for r in chosen),
+            "by_maximum": sum(r["stopped_epoch"] is None for r in chosen),
+            "epochs_median": float(np.median(epochs)) if epochs else float("nan"),
+            "epochs_high": max(epochs, default=0)}

@@ -35,6 +35,20 @@ REGIMES = {
 }
 #: The regimes the primary questions read (X3D and TimeSformer run only these).
 PRIMARY_REGIMES = ("base", "labels_5", "scene", "appearance")
+#: The fifth amendment's arm, trained as the paper trains (``benchmarks/regimes_paper.py``): its
+#: backbones, its confirmatory seeds (no earlier stage used them), its regimes, and where the frozen
+#: layer runs beside the learned one (the base regime, the first five seeds, for the budget).
+PAPER_BACKBONES = ("tiny3d", "slowfast_r50")
+PAPER_SEEDS = tuple(range(10, 20))
+PAPER_REGIMES = PRIMARY_REGIMES
+FROZEN_REGIMES, FROZEN_SEEDS = ("base",), PAPER_SEEDS[:5]
+
+
+def paper_inputs(regime: str, seed: int) -> tuple[str, ...]:
+    """The inputs the paper arm runs in one regime with one seed: frames and the learned layer, and
+    the frozen layer where planned."""
+    frozen = regime in FROZEN_REGIMES and seed in FROZEN_SEEDS
+    return ("frames", "vmp", "vmp_frozen") if frozen else ("frames", "vmp")
 
 
 def study_config(nuisance: str = "heavy", shortcut: str = "none", data_seed: int = DATA_SEED) -> SynthConfig:
