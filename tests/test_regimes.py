@@ -131,7 +131,8 @@ def paper_run(backbone, regime, input, seed, correct, below=0.002):
     """A confirmatory record of the paper arm (the layer's fields for VMP inputs)."""
     layer = input.startswith("vmp")
     return {"stage": "paper", "backbone": backbone, "regime": regime, "input": input, "seed": seed,
-            "synthetic_key": "k1", "test_correct": list(correct), "epochs_trained": 12,
+            "synthetic_key": "k1", "test_correct": list(correct), "test_top1": float(np.mean(correct)),
+            "epochs_trained": 12,
             "stopped_epoch": 12 if seed % 2 else None, "start": [1.0, 0.5] if layer else None,
             "final": [13.0 + seed, -0.5] if layer else None, "attention_below_half": below if layer else None,
             "still_attention": 0.999 if layer else None}
@@ -198,3 +199,15 @@ def test_layer_activity_compares_the_layer_with_the_frames_noise_floor():
         disagreement([1, 0, 1, 1], [1, 1, 0])
     with pytest.raises(ValueError, match="no complete seed"):
         layer_activity(records[:5], "tiny3d", "base")
+
+
+def test_paper_arm_table_puts_each_answer_beside_the_layers_activity():
+    from vmp.regimes import paper_arm_table
+
+    rows = paper_arm_table(paper_grid(range(10, 14), gap=0.15))
+    assert [row["regime"] for row in rows] == ["base", "labels_5", "scene", "appearance"]
+    scene = rows[2]
+    assert scene["seeds"] == 4 and scene["layer_runs"] == 8 and scene["identity_seeds"] == 8
+    assert scene["vmp"] - scene["frames"] == pytest.approx(scene["difference"])
+    assert scene["interval"][0] > 0 and scene["adjusted_p"] < 0.05 and 0 < scene["detectable"] < 0.15
+    assert all(row["level"] == pytest.approx(0.9875) for row in rows)

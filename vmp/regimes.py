@@ -404,3 +404,29 @@ def stopping_summary(records: Sequence[RunRecord]) -> dict:
             "by_maximum": sum(r["stopped_epoch"] is None for r in chosen),
             "epochs_median": float(np.median(epochs)) if epochs else float("nan"),
             "epochs_high": max(epochs, default=0)}
+
+
+def paper_arm_table(records: Sequence[RunRecord], method: Method = seed_clip_t) -> list[dict]:
+    """Per primary regime of the paper arm, on its complete seeds: mean test top-1 of the frames and
+    of VMP, VMP - frames with its family-wise interval, Holm's adjusted p, the detectable
+    difference, and the layer's activity averaged over the backbones (clips it changes beside the
+    frames' own floor, test pixels below 0.5, seeds at the identity)."""
+    chosen = paper_records(records)
+    rows = []
+    for item in paper_answers(records, method=method):
+        regime = item.question.name
+        activity = [layer_activity(chosen, backbone, regime) for backbone in item.backbones]
+        top1 = {input: float(np.mean([r["test_top1"] for r in chosen
+                                      if r["regime"] == regime and r["input"] == input]))
+                for input in ("frames", "vmp")}
+        rows.append({
+            "regime": regime, "seeds": min(a["seeds"] for a in activity), **top1,
+            "difference": item.difference.estimate, "interval": item.interval, "level": item.level,
+            "adjusted_p": item.adjusted_p, "detectable": detectable(item),
+            "disagree": float(np.mean([a["disagree"] for a in activity])),
+            "frames_disagree": float(np.mean([a["frames_disagree"] for a in activity])),
+            "below_half": float(np.mean([a["below_half"] for a in activity])),
+            "identity_seeds": sum(a["identity_seeds"] for a in activity),
+            "layer_runs": sum(a["seeds"] for a in activity),
+        })
+    return rows
