@@ -7,6 +7,9 @@
     python benchmarks/regimes.py --stage source                    # 5. the directed source task's checkpoint
     python benchmarks/regimes.py --stage confirm --backbone tiny3d slowfast_r50  # 6. the from-scratch lead, again
     python benchmarks/regimes.py --stage paper                     # 7. trained as the paper trains (regimes_paper.py)
+    python benchmarks/regimes.py --stage gate --backbone tiny3d slowfast_r50  # 8. each backbone's own gate
+    python benchmarks/regimes.py --stage gate_again --backbone tiny3d slowfast_r50  # 9. gated runs at it
+    python benchmarks/regimes.py --stage source_control            # 10. the clean source control (source_control.py)
     python benchmarks/regimes.py --stage start --dry-run           # what a stage would run, and how long
 
 One JSON line per run goes to ``benchmarks/results/regimes.jsonl`` (the fields the plan lists,
@@ -29,6 +32,7 @@ from typing import NamedTuple
 
 import regimes_paper
 import torch
+from source_control import FOLDERS as SOURCE_CONTROL_FOLDERS
 from timesformer import RECIPES as TIMESFORMER_RECIPES
 from timesformer import RESULTS as TIMESFORMER_RESULTS
 from timesformer import chosen_recipe
@@ -57,6 +61,10 @@ SLOPE = 30.0
 START_SHIFTS = (-0.3, -0.15, 0.0, 0.1, 0.3)
 FORMER_START = 0.1  # the book's DEFAULT_START shift before this study
 GATES = (0.05, 0.1, 0.15, 0.2, 0.3)
+#: The plan's sixth amendment: the grid goes on past its former edge (Tiny3D chose 0.3, the largest),
+#: and each backbone chooses its own threshold; gated runs made at GATE_USED are made again at a
+#: backbone's own choice when it differs.
+MORE_GATES, GATE_USED = (0.4, 0.5), 0.3
 
 
 class Cell(NamedTuple):
@@ -93,7 +101,11 @@ PRIMARY_REGIMES_OF = {"timesformer": ("base", "labels_5")}
 #: resist the shortcuts? The gated baseline and VMP started at +0.3. Exploratory.
 POST_HOC_INPUTS = (("gated", None), ("vmp", 0.3))
 #: Checkpoints pretrained on a source task other than the book's (benchmarks/directed_source.py).
-SOURCE_CHECKPOINTS = {"directed": Path(__file__).resolve().parent / "results" / "directed_source"}
+SOURCE_CHECKPOINTS = {"directed": Path(__file__).resolve().parent / "results" / "directed_source",
+                      **{name: folder for name, folder in SOURCE_CONTROL_FOLDERS.items() if name != "pooled_s0"}}
+#: The sixth amendment's clean source control: each new checkpoint (pooled seeds 1-2, diagonal seeds
+#: 0-2; pooled seed 0 is the book's, whose base-regime runs exist) fine-tuned with three seeds.
+SOURCE_CONTROL = tuple(name for name in SOURCE_CONTROL_FOLDERS if name != "pooled_s0")
 #: The plan's fourth amendment, after every planned run: the one exploratory lead (VMP ahead of the
 #: frames from scratch) asked again as a single confirmatory question, on fresh seeds and on test
 #: clips drawn from a benchmark seed no earlier run used.
@@ -103,13 +115,13 @@ CONFIRM_DATA_SEED = 3
 START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 
 
-def chosen_gate(records: list[dict]) -> float:
-    """The gate threshold with the best mean validation top-1 in the gate stage."""
-    runs = [r for r in records if r["stage"] == "gate"]
+def chosen_gate(records: list[dict], backbone: str = "tiny3d") -> float:
+    """The gate threshold with the best mean validation top-1 in one backbone's gate stage."""
+    runs = [r for r in records if r["stage"] == "gate" and r["backbone"] == backbone]
     if not runs:
-        raise SystemExit("no gate-stage runs yet: run --stage gate first")
+        raise SystemExit(f"no gate-stage runs of {backbone} yet: run --stage gate --backbone {backbone} first")
     by_gate = {gate: [r["val_top1"] for r in runs if r["gate"] == gate] for gate in {r["gate"] for r in runs}}
-    return max(by_gate, key=lambda gate: statistics.fmean(by_gate[gate]))
+    return max(sorted(by_gate), key=lambda gate: statistics.fmean(by_gate[gate]))  # ties: the smaller
 
 
 def chosen_start(records: list[dict]) -> float:
@@ -131,15 +143,19 @@ def timesformer_recipe() -> str:
     return chosen_recipe(records)
 
 
-def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
-    """Every run of a stage, in seed-major order (a partial sweep has every configuration's first seeds)."""
+def stage_cells(stage: str, backbones: list[str], records: list[dict] | None = None) -> list[Cell]:
+    """Every run of a stage, in seed-major order (a partial sweep has every configuration's first seeds);
+    ``gate_again`` reads the gate stage's ``records``."""
+    if stage == "gate_again":
+        return gate_again_cells(records or [], backbones)
     if stage == "confirm":  # its own seeds and benchmark
         return [Cell(b, input, seed, pretrained=False, data_seed=CONFIRM_DATA_SEED)
                 for seed in CONFIRM_SEEDS for b in backbones for input in ("frames", "vmp")]
     cells = []
     for seed in SEEDS:
-        if stage == "gate":
-            cells += [Cell("tiny3d", "gated", seed, gate=gate, data_seed=GATE_SEED) for gate in GATES if seed < 3]
+        if stage == "gate":  # every backbone asked for; the sixth amendment's thresholds after the first five
+            cells += [Cell(b, "gated", seed, gate=gate, data_seed=GATE_SEED) for b in backbones
+                      for gate in GATES + MORE_GATES if seed < 3]
         elif stage == "start":
             cells += [Cell(b, "vmp", seed, shift=shift, tav_weight=lam)
                       for b in backbones for lam in (0.0, 1.0) for shift in START_SHIFTS]
@@ -153,6 +169,9 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
         elif stage == "source":  # exploratory: the direction-keeping source task's checkpoint
             cells += [Cell(b, input, seed, **CONDITIONS, source="directed") for b in backbones
                       for input in ("frames", "vmp")]
+        elif stage == "source_control":  # the sixth amendment: each new checkpoint, three fine-tuning seeds
+            cells += [Cell("tiny3d", input, seed, **CONDITIONS, source=name) for name in SOURCE_CONTROL
+                      for input in ("frames", "vmp") if seed in EXPLORATORY_SEEDS]
         elif stage == "primary":
             cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}) for b in backbones
                       for name in PRIMARY_REGIMES_OF.get(b, PRIMARY_REGIMES) for input in PRIMARY_INPUTS[name]]
@@ -162,6 +181,22 @@ def stage_cells(stage: str, backbones: list[str]) -> list[Cell]:
         cells += [Cell(b, input, seed, **{**CONDITIONS, **REGIMES[name]}) for seed in EXPLORATORY_SEEDS
                   for b in backbones for name in REGIMES if name not in PRIMARY_REGIMES
                   for input in REGIME_INPUTS[name]]
+    return cells
+
+
+def gate_again_cells(records: list[dict], backbones: list[str]) -> list[Cell]:
+    """The sixth amendment: each gated run made at ``GATE_USED`` (the base regime's five seeds, the
+    post-hoc shortcuts' three), made again at its backbone's own threshold where that differs."""
+    cells = []
+    for backbone in backbones:
+        gate = chosen_gate(records, backbone)
+        if gate == GATE_USED:
+            continue
+        for seed in SEEDS:
+            cells.append(Cell(backbone, "gated", seed, **CONDITIONS, gate=gate))
+            if seed in EXPLORATORY_SEEDS:
+                cells += [Cell(backbone, "gated", seed, **{**CONDITIONS, **REGIMES[name]}, gate=gate)
+                          for name in ("scene", "appearance")]
     return cells
 
 
@@ -202,7 +237,7 @@ def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
         input = cell.input
     gate = None
     if cell.input == "gated":
-        gate = cell.gate if cell.gate is not None else chosen_gate(records)
+        gate = cell.gate if cell.gate is not None else chosen_gate(records, cell.backbone)
         options["gate"] = gate
     start = time.perf_counter()
     if cell.source != "pooled":  # the book's weights are read from this source task's folder instead
@@ -226,7 +261,8 @@ def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True,
-                        choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm", "paper"))
+                        choices=("gate", "start", "regimes", "primary", "post_hoc", "source", "confirm", "paper",
+                                 "source_control", "gate_again"))
     parser.add_argument("--backbone", nargs="+", help="tiny3d by default; the paper stage's two by default")
     parser.add_argument(
         "--out", type=Path, help=f"{RESULTS.name} by default; the paper stage's {regimes_paper.RESULTS.name}"
@@ -246,13 +282,13 @@ def main() -> None:
     args.out, args.backbone = args.out or RESULTS, args.backbone or ["tiny3d"]
     records = read_records(args.out)
     done = {tuple(r["cell"]) for r in records}
-    cells = [cell for cell in stage_cells(args.stage, args.backbone) if cell.key() not in done
+    cells = [cell for cell in stage_cells(args.stage, args.backbone, records) if cell.key() not in done
              and (args.seeds is None or cell.seed in args.seeds) and (args.inputs is None or cell.input in args.inputs)
              and (args.regimes is None or any(in_regime(cell, name) for name in args.regimes))]
     started = sum(r["stage"] == "start" for r in records)
     needs_start = any(cell.input in ("vmp", "vmp_frozen") for cell in cells)
     if (
-        args.stage in ("regimes", "primary", "post_hoc", "source", "confirm")
+        args.stage in ("regimes", "primary", "post_hoc", "source", "confirm", "source_control")
         and needs_start
         and started < START_RUNS
         and not args.dry_run

@@ -68,7 +68,48 @@ def test_source_stage_reads_the_directed_checkpoint_and_keeps_older_keys(sweep):
     pooled = directed._replace(source="pooled")
     # runs recorded before the field existed keep their key; a directed run never collides with them
     assert len(pooled.key()) == len(directed.key()) - 1 and pooled.key() == tuple(pooled)[:-1]
-    assert set(sweep.SOURCE_CHECKPOINTS) == {"directed"}
+    assert set(sweep.SOURCE_CHECKPOINTS) == {"directed", *sweep.SOURCE_CONTROL}
+
+
+def test_source_control_stage_fine_tunes_every_new_checkpoint_of_both_arms(sweep):
+    import source_control
+
+    from vmp.data.synth import CLASSES
+    from vmp.weights import CHECKPOINTS
+
+    cells = sweep.stage_cells("source_control", ["tiny3d"])
+    assert len(cells) == len(set(cells)) == 5 * 2 * 3
+    assert Counter(cell.source for cell in cells) == {name: 6 for name in ("pooled_s1", "pooled_s2", "diagonal_s0",
+                                                                         "diagonal_s1", "diagonal_s2")}
+    assert {sweep.regime_of(cell) for cell in cells} == {"base"} and {cell.seed for cell in cells} == {0, 1, 2}
+    # three pretraining seeds per arm; pooled seed 0 is the book's own checkpoint, fine-tuned already
+    assert source_control.checkpoint_folder("pooled", 0) == CHECKPOINTS
+    assert len({source_control.checkpoint_folder(arm, seed) for arm in source_control.ARMS
+                for seed in source_control.PRETRAIN_SEEDS}) == 6
+    assert not set(source_control.ARMS["diagonal"].class_names) & set(CLASSES)
+    with pytest.raises(ValueError, match="no checkpoint 'directed' seed 0"):
+        source_control.checkpoint_folder("directed", 0)
+
+
+def test_gate_is_chosen_per_backbone_past_the_former_edge_and_gated_runs_made_again(sweep):
+    cells = sweep.stage_cells("gate", ["tiny3d", "slowfast_r50"])
+    assert {cell.gate for cell in cells} == set(sweep.GATES) | set(sweep.MORE_GATES)
+    assert max(sweep.MORE_GATES) > max(sweep.GATES) == sweep.GATE_USED
+    assert Counter(cell.backbone for cell in cells) == {"tiny3d": 21, "slowfast_r50": 21}
+
+    def gate_runs(backbone, best):
+        return [{"stage": "gate", "backbone": backbone, "gate": gate, "val_top1": 0.9 if gate == best else 0.5}
+                for gate in sweep.GATES + sweep.MORE_GATES for _ in range(3)]
+
+    records = gate_runs("tiny3d", 0.3) + gate_runs("slowfast_r50", 0.4)
+    assert sweep.chosen_gate(records, "tiny3d") == 0.3 and sweep.chosen_gate(records, "slowfast_r50") == 0.4
+    again = sweep.stage_cells("gate_again", ["tiny3d", "slowfast_r50"], records)
+    assert {cell.backbone for cell in again} == {"slowfast_r50"} and {cell.gate for cell in again} == {0.4}
+    assert Counter(sweep.regime_of(cell) for cell in again) == {"base": 5, "scene": 3, "appearance": 3}
+    # a run made again has a key of its own: the earlier runs (gate None: the gate then chosen) stay
+    assert all(cell.key() != cell._replace(gate=None).key() for cell in again)
+    with pytest.raises(SystemExit, match="no gate-stage runs of x3d_xs"):
+        sweep.chosen_gate(records, "x3d_xs")
 
 
 def test_timesformer_recipe_study_is_complete_without_repeating_recipes_at_chance(sweep):

@@ -271,3 +271,35 @@ def test_the_directed_source_task_puts_the_slides_direction_in_the_label():
     assert np.allclose(abs(pooled_moves), abs(forced_moves))
     with pytest.raises(ValueError, match="task must be one of"):
         _ = dataclasses.replace(SOURCE, task="nope").class_names
+
+
+def test_the_diagonal_source_task_keeps_direction_only_where_no_target_class_lives(tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from vmp.data.synth import CLASSES, DIRECTED_DIAGONALS, render, source_trajectory
+    from vmp.pretrain import DIAGONAL_SOURCE, SOURCE
+
+    names = DIAGONAL_SOURCE.class_names
+    assert not set(names) & set(CLASSES)  # disjoint from the target's classes
+    assert abs(DIAGONAL_SOURCE.classes * DIAGONAL_SOURCE.clips_per_class - SOURCE.classes * SOURCE.clips_per_class) < 11
+    assert set(names) - set(DIRECTED_DIAGONALS) == set(SOURCE.class_names) - {"diagonal"}
+    for name, sense in DIRECTED_DIAGONALS.items():
+        for number in range(5):
+            moves, _ = source_trajectory("diagonal", 9, 80, np.random.default_rng(number), diagonal_sense=sense)
+            assert tuple(np.sign(moves[-1])) == sense, (name, number)
+    # fixing the senses draws the same random numbers: speed and the rest of the clip are the pooled task's
+    pooled, _ = source_trajectory("diagonal", 9, 80, np.random.default_rng(3))
+    forced, _ = source_trajectory("diagonal", 9, 80, np.random.default_rng(3), diagonal_sense=(1.0, -1.0))
+    assert np.allclose(abs(pooled), abs(forced))
+    diagonal = dataclasses.replace(DIAGONAL_SOURCE, size=32, frames=5)
+    for name in DIRECTED_DIAGONALS:
+        frames, _ = render(diagonal, names.index(name), np.random.default_rng(7), _backgrounds(32))
+        assert frames.shape == (5, 32, 32, 3)
+
+
+def _backgrounds(size):
+    from vmp.data.synth import _Backgrounds
+
+    return _Backgrounds(size, False)

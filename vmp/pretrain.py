@@ -35,6 +35,9 @@ SOURCE = SynthConfig(seed=1000, task="source", classes=8, clips_per_class=400, f
 #: A control, not shipped: the same motions with the slides' direction in the label, 10 classes
 #: x 320 clips (3,200 in all, as in SOURCE), to test whether pooling directions costs the targets.
 DIRECTED_SOURCE = dataclasses.replace(SOURCE, task="source_directed", classes=10, clips_per_class=320)
+#: The clean control, not shipped: direction in the label only on the diagonals, where no target
+#: class lives; 11 classes x 291 clips (3,201, as near 3,200 as 11 classes allow).
+DIAGONAL_SOURCE = dataclasses.replace(SOURCE, task="source_diagonal", classes=11, clips_per_class=291)
 
 
 #: The book's small configurations and their pretraining recipes: each backbone's

@@ -57,7 +57,19 @@ DIRECTED_SOURCE_CLASSES = ("slide-right", "slide-left", "slide-down", "slide-up"
 #: Each directed slide's pooled class and the direction (sign) it fixes.
 DIRECTED_SLIDES = {"slide-right": ("slide-h", 1.0), "slide-left": ("slide-h", -1.0),
                    "slide-down": ("slide-v", 1.0), "slide-up": ("slide-v", -1.0)}
-TASK_CLASSES = {"motion": CLASSES, "source": SOURCE_CLASSES, "source_directed": DIRECTED_SOURCE_CLASSES}
+#: The clean control: direction kept in the label only where no target class lives, on the
+#: diagonals (each diagonal split by its horizontal and vertical sense); every other class pooled as
+#: in the book's task. No class is a target class, yet features that tell the diagonals apart must
+#: keep both axes' direction, as four of the targets need.
+DIAGONAL_SOURCE_CLASSES = ("slide-h", "slide-v", "diagonal-down-right", "diagonal-down-left", "diagonal-up-right",
+                           "diagonal-up-left", "spin", "orbit", "wobble", "bounce", "still")
+#: Each directed diagonal's (horizontal, vertical) sense (image rows grow downwards).
+DIRECTED_DIAGONALS = {"diagonal-down-right": (1.0, 1.0), "diagonal-down-left": (-1.0, 1.0),
+                      "diagonal-up-right": (1.0, -1.0), "diagonal-up-left": (-1.0, -1.0)}
+TASK_CLASSES = {"motion": CLASSES, "source": SOURCE_CLASSES, "source_directed": DIRECTED_SOURCE_CLASSES,
+                "source_diagonal": DIAGONAL_SOURCE_CLASSES}
+#: The tasks drawn as the source task is (the book's, and its two direction-keeping controls).
+SOURCE_TASKS = ("source", "source_directed", "source_diagonal")
 TASKS = tuple(TASK_CLASSES)
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
@@ -139,7 +151,7 @@ class SynthConfig:
     fps: int = 25
     distractors: Distractors = Distractors()
     footage_backgrounds: bool = True
-    task: str = "motion"  # or "source", the pretraining task ("source_directed": its direction-keeping control)
+    task: str = "motion"  # or "source", the pretraining task ("source_directed", "source_diagonal": controls)
     look_cue: float = 0.75  # source task: how often a sprite wears its class's look
     #: (train, val, test) clips per class; if set, it replaces the split of ``clips_per_class``
     split_clips: tuple[int, int, int] | None = None
@@ -184,9 +196,11 @@ def trajectory(name: str, frames: int, size: int) -> tuple[np.ndarray, np.ndarra
 
 
 def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generator,
-                      sign: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      sign: float | None = None, diagonal_sense: tuple[float, float] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """A source-task class's displacement and rotation, its direction, sense and speed drawn from
-    ``rng`` (the direction fixed by ``sign`` when given; the draw is made either way)."""
+    ``rng`` (a slide's direction fixed by ``sign``, a diagonal's two senses by ``diagonal_sense``,
+    when given; the draws are made either way, so the rest of the clip is unchanged)."""
     if name not in SOURCE_CLASSES:
         raise ValueError(f"unknown source class {name!r}; classes are {SOURCE_CLASSES}")
     t = np.arange(frames, dtype=np.float64)
@@ -196,6 +210,8 @@ def source_trajectory(name: str, frames: int, size: int, rng: np.random.Generato
     zero = np.zeros(frames)
     swing = size / 8 * (2 * np.abs((t / 6) % 2 - 1) - 1)  # a triangle wave, back and forth
     diagonal = rng.choice((-1.0, 1.0), 2)
+    if diagonal_sense is not None:
+        diagonal = np.asarray(diagonal_sense, dtype=np.float64)
     shift = {
         "slide-h": (sign * speed * t, zero),
         "slide-v": (zero, sign * speed * t),
@@ -357,9 +373,11 @@ def render(config: SynthConfig, label: int, rng: np.random.Generator, background
     cue = shortcut_cue(config, label, split, rng) if config.shortcut != "none" else None
     if config.shortcut == "appearance":
         look = _class_look(cue)
-    if config.task in ("source", "source_directed"):
+    if config.task in SOURCE_TASKS:
         pooled, sign = DIRECTED_SLIDES.get(name, (name, None))
-        moves, spins = source_trajectory(pooled, frames, size, rng, sign)
+        sense = DIRECTED_DIAGONALS.get(name)
+        pooled = "diagonal" if sense is not None else pooled
+        moves, spins = source_trajectory(pooled, frames, size, rng, sign, sense)
         look = SOURCE_LOOKS[SOURCE_CLASSES.index(pooled)] if rng.uniform() < config.look_cue else None
     else:
         moves, spins = trajectory(name, frames, size)
