@@ -129,11 +129,11 @@ def run_standins(config: str, folder: Path, only: list[str]) -> None:
         print(f"standins {chapter} {config}: {values} {error or ''}", flush=True)
 
 
-def run_chapters(config: str, only: list[str]) -> None:
+def run_chapters(config: str, only: list[str], again: bool = False) -> None:
     from cpu_spread import run_numbers
 
     for chapter in [c for c in BOOK_CHAPTERS if not only or c in only]:
-        if (machine(), "chapters", chapter, config) in done():
+        if (machine(), "chapters", chapter, config) in done() and not again:
             continue
         notebook, error, seconds = execute(nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4), config)
         values = {**run_numbers(printed(notebook)), **agreement_lines(printed(notebook) + (error or ""))}
@@ -216,6 +216,12 @@ def table() -> str:
     from vmp.stats.agreement import TOLERANCES
 
     runs = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    latest = {(run["machine"], run["part"], run["unit"], run["config"]): index for index, run in enumerate(runs)}
+    superseded = [run for index, run in enumerate(runs)
+                  if latest[run["machine"], run["part"], run["unit"], run["config"]] != index]
+    runs = [run for index, run in enumerate(runs) if latest[run["machine"], run["part"], run["unit"], run["config"]]
+            == index]
+    failed = [run for run in runs if run["error"]]
     rows = []
     groups: dict[tuple[str, str, str], list[tuple[str, float]]] = {}
     for run in runs:
@@ -250,7 +256,28 @@ def table() -> str:
     lines = ["| where | value | threshold | worst value | margin | configurations |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     machines = sorted({run["machine"] for run in runs})
-    return "\n".join(lines) + "\n\nmachines: " + "; ".join(machines) + "\n"
+    def today(run: dict) -> str:
+        """Whether a failed chapter run's recorded values sit inside the bands in force now."""
+        if run["part"] != "chapters":
+            return ""
+        seeds = recorded(run["unit"])
+        outside = [name for name, value in run["values"].items() if value is not None and seeds.get(name)
+                   and not (min(seeds[name]) - band(run["unit"], name) <= value
+                            <= max(seeds[name]) + band(run["unit"], name))]
+        return f"; today's bands: {'outside for ' + ', '.join(outside) if outside else 'every recorded value inside'}"
+
+    def band(unit: str, name: str) -> float:
+        return getattr(TOLERANCES[BACKBONE_OF[unit]], name if name in ("slope", "shift") else "top1")
+
+    failures = "\n".join(f"- {run['part']} {run['unit']} {run['config']}: {run['error']}{today(run)}"
+                         for run in failed) or "none"
+    replaced = "\n".join(f"- {run['part']} {run['unit']} {run['config']}" + (f" (it stopped at {run['error']})"
+                                                                           if run["error"] else "")
+                         for run in superseded) or "none"
+    return ("\n".join(lines) + "\n\nmachines: " + "; ".join(machines) + "\n\n"
+            + "Runs that stopped at an error (the latest of each configuration):\n" + failures + "\n\n"
+            + "Earlier runs replaced by a later run of the same configuration after the chapter changed:\n"
+            + replaced + "\n")
 
 
 def main() -> None:
@@ -260,6 +287,8 @@ def main() -> None:
     run.add_argument("--part", choices=("standins", "chapters", "units"), required=True)
     run.add_argument("--configs", nargs="+", default=["native:1", "native:2", "native:4", "default:2"])
     run.add_argument("--only", nargs="*", default=[], help="these chapters or unit values only")
+    run.add_argument("--again", action="store_true",
+                     help="chapters: run and record again where a run is recorded (after a chapter changed)")
     commands.add_parser("table")
     commands.add_parser("tolerances")
     executed = commands.add_parser("record-executed")
@@ -286,7 +315,7 @@ def main() -> None:
         if args.part == "standins":
             run_standins(config, folder, args.only)
         elif args.part == "chapters":
-            run_chapters(config, args.only)
+            run_chapters(config, args.only, args.again)
         else:
             run_units(config, args.only)
 
