@@ -167,8 +167,8 @@ UNIT_SNIPPETS = {
         "import sys, tempfile; sys.path[:0] = ['tests', 'benchmarks']\n"
         "import test_train as t\n"
         "from pathlib import Path\n"
-        "from vmp.data.synth import SynthConfig, generate\n"
-        "root = generate(Path(tempfile.mkdtemp()), SynthConfig(seed=2, classes=4, clips_per_class=10, frames=5, size=32))\n"
+        "from vmp.data.synth import generate\n"
+        "root = generate(Path(tempfile.mkdtemp()), t.SMALL)\n"
         "history = t.learning_history(root)\n"
         "print(history[-1]['train_ce'] / history[0]['train_ce'])\n"),
     "probe_accuracy": (

@@ -27,11 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
+#: The small benchmark the training tests learn.
+SMALL = SynthConfig(seed=2, classes=4, clips_per_class=10, frames=5, size=32)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    return generate(
-        tmp_path_factory.mktemp("synth"), SynthConfig(seed=2, classes=4, clips_per_class=10, frames=5, size=32)
-    )
+    return generate(tmp_path_factory.mktemp("synth"), SMALL)
 
 
 def datasets(root: Path, frames: int = 5):
