@@ -17,8 +17,10 @@ worst value over the runs and the margin (how far the worst value stays inside t
 Parts: ``standins`` executes chapters 6-9 under their full profile on the stand-ins of
 ``tests/test_full_profile_chapters.py`` (every input above chance, p < 0.01); ``chapters`` executes
 the book's training chapters 6-10 (each run against the recorded seeds, :mod:`vmp.stats.agreement`);
-``units`` recomputes the unit tests' trained values (the heavy-nuisance gate's gain, the probe's
-accuracy, the synthetic benchmark's motion probe).
+``fits`` executes chapters 2 and 4, whose checks read small optimisations of fixed data (how far
+any printed number moves against the gaps their orderings need); ``units`` recomputes the unit
+tests' trained values (the heavy-nuisance gate's gain, the probe's accuracy, the training test's
+fall in cross-entropy).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ from play_cpu import CPU_PATHS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "stochastic_margins.jsonl"
 STANDIN_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer")
+#: Chapters whose assertions read small optimisations of fixed data (no sampling): the slope's cusp
+#: (2) and TAV's effect per λ (4). Their checks are orderings and ratios of the fitted numbers.
+FIT_CHAPTERS = ("02_sigmoid_attention", "04_temporal_attention_variation")
 BOOK_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer", "10_results_and_ablations")
 CHANCE_LEVEL = 0.01
 
@@ -156,6 +161,43 @@ def record_executed(config: str) -> None:
                 "seconds": None, "values": {**run_numbers(text), **agreement_lines(text)}})
 
 
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def printed_numbers(notebook: nbformat.NotebookNode) -> list[list[float]]:
+    """The decimal numbers each code cell printed, cell by cell."""
+    return [[float(x) for x in NUMBER.findall("".join(o.get("text", "") for o in cell.get("outputs", [])))]
+            for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def run_fits(config: str, only: list[str]) -> None:
+    """Execute the fitting chapters under ``config``: did every assertion hold, and how far did any
+    printed number move from the committed output (the orderings they assert need less than their gaps)?"""
+    for chapter in [c for c in FIT_CHAPTERS if not only or c in only]:
+        if (machine(), "fits", chapter, config) in done():
+            continue
+        path = ROOT / "book" / f"{chapter}.ipynb"
+        committed = printed_numbers(nbformat.read(path, as_version=4))
+        notebook, error, seconds = execute(nbformat.read(path, as_version=4), config)
+        moves = [abs(a - b) / max(abs(b), 1e-12) for old, new in zip(committed, printed_numbers(notebook))
+                 if len(old) == len(new) for a, b in zip(new, old)]
+        values = {"largest_relative_move": max(moves, default=0.0)}
+        record({"machine": machine(), "part": "fits", "unit": chapter, "config": config, "error": error,
+                "seconds": round(seconds, 1), "values": values})
+        print(f"fits {chapter} {config}: {values} {error or ''}", flush=True)
+
+
+def smallest_ordering_gap() -> float:
+    """Chapter 4's asserted orderings over λ (slope, shift, TAV, on and off sprite): the smallest
+    relative gap between neighbouring λ in the committed table."""
+    notebook = nbformat.read(ROOT / "book" / "04_temporal_attention_variation.ipynb", as_version=4)
+    text = next("".join(o.get("text", "") for o in cell.outputs) for cell in notebook.cells
+                if cell.cell_type == "code" and "def measure" in cell.source)
+    rows = [[float(x) for x in line.split()] for line in text.splitlines()[1:] if line.strip()]
+    columns = {"slope": 1, "shift": 2, "tav": 4, "on sprite": 5, "off sprite": 6}
+    return min(abs(b[i] - a[i]) / abs(a[i]) for i in columns.values() for a, b in zip(rows, rows[1:]))
+
+
 #: The unit tests' trained values, each computed in a child process under the configuration.
 UNIT_SNIPPETS = {
     "heavy_nuisance_gate_gain": (
@@ -242,6 +284,15 @@ def table() -> str:
                 groups.setdefault((run["part"], run["unit"], name), []).append((f"{run['config']}", value))
     for (part, unit, name), values in sorted(groups.items()):
         configs = ", ".join(sorted({config for config, _ in values}))
+        if part == "fits":
+            worst = max(value for _, value in values)
+            gap = smallest_ordering_gap() if unit.startswith("04") else None
+            threshold = (f"orderings over λ: smallest relative gap {gap:.1e}" if gap is not None
+                         else "the slope's move from its start; the cusp's derivatives")
+            margin = f"{gap / max(worst, 1e-300):.0e}× the move" if gap is not None else "every assertion held"
+            rows.append((f"ch. {unit[:2]}, a fit of fixed data", "largest relative move of a printed number",
+                         threshold, f"{worst:.1e}", margin, configs))
+            continue
         if part == "standins":
             worst = max(value for _, value in values)
             margin = math.log10(CHANCE_LEVEL) - math.log10(max(worst, 1e-300))
@@ -301,7 +352,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run")
-    run.add_argument("--part", choices=("standins", "chapters", "units"), required=True)
+    run.add_argument("--part", choices=("standins", "chapters", "units", "fits"), required=True)
     run.add_argument("--configs", nargs="+", default=["native:1", "native:2", "native:4", "default:2"])
     run.add_argument("--only", nargs="*", default=[], help="these chapters or unit values only")
     run.add_argument("--again", action="store_true",
@@ -331,6 +382,8 @@ def main() -> None:
     for config in args.configs:
         if args.part == "standins":
             run_standins(config, folder, args.only)
+        elif args.part == "fits":
+            run_fits(config, args.only)
         elif args.part == "chapters":
             run_chapters(config, args.only, args.again)
         else:
