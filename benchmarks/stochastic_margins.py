@@ -289,7 +289,10 @@ def table() -> str:
             gap = smallest_ordering_gap() if unit.startswith("04") else None
             threshold = (f"orderings over λ: smallest relative gap {gap:.1e}" if gap is not None
                          else "the slope's move from its start; the cusp's derivatives")
-            margin = f"{gap / max(worst, 1e-300):.0e}× the move" if gap is not None else "every assertion held"
+            if worst == 0:
+                margin = "no printed digit moved; every assertion held"
+            else:
+                margin = f"gap {gap / worst:.0e}× the move" if gap is not None else "every assertion held"
             rows.append((f"ch. {unit[:2]}, a fit of fixed data", "largest relative move of a printed number",
                          threshold, f"{worst:.1e}", margin, configs))
             continue
