@@ -262,6 +262,37 @@ def derived_tolerances() -> dict[str, dict[str, float]]:
     return needed
 
 
+#: The training chapters' test clips and chance level (6 classes, 60 test clips in the book profile);
+#: chapter 10's re-run is checked against its seeds only.
+CHANCE_CHECKED = {"06_training_loop", "07_slowfast", "08_x3d", "09_timesformer"}
+TEST_CLIPS, CHANCE = 60, 1 / 6
+
+
+def chance_rows(runs: list[dict]) -> list[tuple[str, ...]]:
+    """Each chapter input's single-run check against guessing (binomial p < 0.01): the worst run over
+    the configurations, its margin in decades of p and in clips (how many fewer correct test clips
+    would fail)."""
+    from vmp.stats.significance import chance_p_value
+
+    needed = next(k for k in range(TEST_CLIPS + 1) if chance_p_value(k / TEST_CLIPS, TEST_CLIPS, CHANCE) < CHANCE_LEVEL)
+    found: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    for run in runs:
+        if run["part"] == "chapters" and run["unit"] in CHANCE_CHECKED:
+            for name, value in run["values"].items():
+                if value is not None and name not in ("slope", "shift") and "slope" not in name and "shift" not in name:
+                    found.setdefault((run["unit"], name), []).append((run["config"], value))
+    rows = []
+    for (unit, name), values in sorted(found.items()):
+        worst = min(value for _, value in values)
+        clips = round(worst * TEST_CLIPS)
+        p_value = chance_p_value(clips / TEST_CLIPS, TEST_CLIPS, CHANCE)
+        rows.append((f"ch. {unit[:2]}, this run against guessing", name,
+                     f"p < {CHANCE_LEVEL} ({needed} of {TEST_CLIPS} clips)", f"{clips} clips, p = {p_value:.0e}",
+                     f"{clips - needed + 1} clips ({math.log10(CHANCE_LEVEL / p_value):.1f} decades)",
+                     ", ".join(sorted({config for config, _ in values}))))
+    return rows
+
+
 def table() -> str:
     """Every measured assertion: threshold, worst value over the runs, margin, and the runs it covers."""
     from cpu_spread import CHAPTERS as BACKBONE_OF
@@ -324,6 +355,7 @@ def table() -> str:
             worst = min(value for _, value in values)
             rows.append((f"unit test: {unit}", "", f"> {threshold}", f"{worst:.3g}", f"{worst - threshold:.3g}",
                          configs))
+    rows += chance_rows(runs)
     quiet: dict[str, set[str]] = {}  # stand-in chapters that assert nothing on a trained value
     for run in runs:
         if run["part"] == "standins" and not run["values"] and not run["error"]:
