@@ -108,6 +108,15 @@ def agreement_lines(text: str) -> dict[str, float]:
     return found
 
 
+def guessing_scores(notebook: nbformat.NotebookNode) -> dict[str, float]:
+    """A chapter's scores on its fresh draw for the check against guessing (``guess <input>``, a
+    share) and the draw's size (``guess clips``), as glued; empty if it has none."""
+    found = glued(notebook)
+    scores = {f"guess {name[len('guess_top1_'):]}": float(text.rstrip("%")) / 100
+              for name, text in found.items() if name.startswith("guess_top1_")}
+    return {**scores, "guess clips": float(found["guess_clips"])} if scores else {}
+
+
 def record(entry: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as file:
@@ -141,7 +150,8 @@ def run_chapters(config: str, only: list[str], again: bool = False) -> None:
         if (machine(), "chapters", chapter, config) in done() and not again:
             continue
         notebook, error, seconds = execute(nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4), config)
-        values = {**run_numbers(printed(notebook)), **agreement_lines(printed(notebook) + (error or ""))}
+        values = {**run_numbers(printed(notebook)), **agreement_lines(printed(notebook) + (error or "")),
+                  **guessing_scores(notebook)}
         record({"machine": machine(), "part": "chapters", "unit": chapter, "config": config, "error": error,
                 "seconds": round(seconds, 1), "values": values})
         print(f"chapters {chapter} {config}: {values} {error or ''}", flush=True)
@@ -274,21 +284,29 @@ def chance_rows(runs: list[dict]) -> list[tuple[str, ...]]:
     would fail)."""
     from vmp.stats.significance import chance_p_value
 
-    needed = next(k for k in range(TEST_CLIPS + 1) if chance_p_value(k / TEST_CLIPS, TEST_CLIPS, CHANCE) < CHANCE_LEVEL)
-    found: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    found: dict[tuple[str, str, int], list[tuple[str, float]]] = {}
     for run in runs:
         if run["part"] == "chapters" and run["unit"] in CHANCE_CHECKED:
-            for name, value in run["values"].items():
-                if value is not None and name not in ("slope", "shift") and "slope" not in name and "shift" not in name:
-                    found.setdefault((run["unit"], name), []).append((run["config"], value))
+            values = run["values"]
+            fresh = int(values.get("guess clips") or 0)  # scored on a fresh draw instead of the test clips
+            for name, value in values.items():
+                if value is None or "slope" in name or "shift" in name or name == "guess clips":
+                    continue
+                if fresh and name.startswith("guess "):
+                    found.setdefault((run["unit"], name[len("guess "):], fresh), []).append((run["config"], value))
+                elif not fresh and not name.startswith("guess "):
+                    found.setdefault((run["unit"], name, TEST_CLIPS), []).append((run["config"], value))
     rows = []
-    for (unit, name), values in sorted(found.items()):
+    for (unit, name, clips_scored), values in sorted(found.items()):
+        needed = next(k for k in range(clips_scored + 1)
+                      if chance_p_value(k / clips_scored, clips_scored, CHANCE) < CHANCE_LEVEL)
         worst = min(value for _, value in values)
-        clips = round(worst * TEST_CLIPS)
-        p_value = chance_p_value(clips / TEST_CLIPS, TEST_CLIPS, CHANCE)
+        clips = round(worst * clips_scored)
+        p_value = chance_p_value(clips / clips_scored, clips_scored, CHANCE)
+        where = "test clips" if clips_scored == TEST_CLIPS else "fresh clips"
         rows.append((f"ch. {unit[:2]}, this run against guessing", name,
-                     f"p < {CHANCE_LEVEL} ({needed} of {TEST_CLIPS} clips)", f"{clips} clips, p = {p_value:.0e}",
-                     f"{clips - needed + 1} clips ({math.log10(CHANCE_LEVEL / p_value):.1f} decades)",
+                     f"p < {CHANCE_LEVEL} ({needed} of {clips_scored} {where})", f"{clips} clips, p = {p_value:.0e}",
+                     f"{clips - needed + 1} clips ({math.log10(CHANCE_LEVEL / max(p_value, 1e-300)):.1f} decades)",
                      ", ".join(sorted({config for config, _ in values}))))
     return rows
 

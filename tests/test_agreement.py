@@ -82,6 +82,24 @@ def test_a_run_that_learned_nothing_fails_however_wide_the_band(capsys):
     check_fine_tuning({"frames": run}, records)  # inside the band: the band alone lets it pass
     with pytest.raises(AssertionError, match="not above chance"):
         check_fine_tuning({"frames": run}, records, test_clips=60, chance=1 / 6)
+    # scored on more held-out clips, the same share is told from guessing: 75 of 300 (p < 0.01)
+    check_fine_tuning({"frames": run}, records, test_clips=60, chance=1 / 6, chance_scores={"frames": (0.25, 300)})
+    with pytest.raises(AssertionError, match="not above chance"):
+        check_fine_tuning({"frames": run}, records, chance=1 / 6, chance_scores={"frames": (0.18, 300)})
+
+
+@pytest.mark.slow  # generates and decodes 400 clips
+def test_the_guessing_check_reads_a_fresh_draw_of_the_same_classes():
+    from vmp.experiment import GUESSING_CLIPS, fine_tune_setting, synthetic_key
+
+    setting = fine_tune_setting("timesformer", "book")
+    fresh = setting.guessing_set()
+    assert list(fresh.classes) == list(setting.splits.test.classes)
+    assert len(fresh) == GUESSING_CLIPS * len(fresh.classes) == 300
+    # another draw of the benchmark, in a folder of its own: none of its clips is a test clip
+    folders = {sample.path.parents[2] for sample in setting.splits.test.samples}
+    assert not any(sample.path.parents[2] in folders for sample in fresh.samples)
+    assert not any(synthetic_key(setting.profile.synthetic) in str(s.path) for s in fresh.samples)
 
 
 def test_each_backbone_is_judged_with_its_own_tolerance(monkeypatch, capsys):

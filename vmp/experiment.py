@@ -169,6 +169,11 @@ def load_splits(profile: Profile, layout: str | BackboneSpec = "BCTHW",
 FULL_SCALE = registry.FULL_SCALE
 
 
+#: In the book profile, single runs are checked against guessing on a draw of their own: the
+#: benchmark's generator with this seed (no run trains, chooses or tests on it), this many clips a class.
+GUESSING_SEED, GUESSING_CLIPS = 11, 50
+
+
 class FineTuneSetting(NamedTuple):
     """What chapters 7-9 fine-tune: one backbone, its profile and its data (``book_backbone``: the
     book profile's backbone the records are kept under)."""
@@ -189,6 +194,20 @@ class FineTuneSetting(NamedTuple):
     @property
     def layout(self) -> str:
         return SPECS[self.backbone].layout
+
+    def guessing_set(self) -> ClipDataset | None:
+        """Clips to check one run against guessing on: in the book profile a fresh draw of the same
+        classes (:data:`GUESSING_CLIPS` each), because 60 test clips leave a weak backbone's single run
+        a clip or two from the threshold; None in the full profile, whose test split is large."""
+        if self.profile.synthetic is None:
+            return None
+        config = dataclasses.replace(self.profile.synthetic, seed=GUESSING_SEED, split_clips=(1, 1, GUESSING_CLIPS))
+        fresh = load_splits(dataclasses.replace(self.profile, synthetic=config), SPECS[self.backbone])
+        test = fresh.test.subset(len(self.splits.test.classes), None, seed=0)
+        if list(test.classes) != list(self.splits.test.classes):
+            raise ValueError(f"the fresh draw's classes {test.classes} differ from the setting's "
+                             f"{self.splits.test.classes}")
+        return test
 
     def describe(self) -> str:
         """The setting in a few lines: checkpoint, classes, clips and recipe."""

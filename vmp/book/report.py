@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from typing import Any, Sequence
 
+from torch.utils.data import Dataset
+
 from vmp.stats.paired_t import Interval, paired_difference, verdict
 from vmp.stats.significance import chance_p_value
 
@@ -149,18 +151,31 @@ def recorded_numbers(by_input: dict[str, Sequence[float]], test_clips: int, chan
     return numbers
 
 
-def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, records: dict | None = None) -> None:
+def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, records: dict | None = None,
+                          guessing_set: Dataset | None = None) -> None:
     """Glue one fine-tuning run per input for a chapter's prose (:func:`single_run_numbers`) and
     check it: against the recorded seeds of the same recipe when ``records`` (the book profile,
-    :func:`vmp.stats.agreement.check_fine_tuning`), otherwise every input above chance (p < 0.01)."""
+    :func:`vmp.stats.agreement.check_fine_tuning`), otherwise every input above chance (p < 0.01).
+    With ``guessing_set`` (clips no run trained, chose or was tested on), the check against
+    guessing, and the glued ``p_<input>``, read each model's top-1 on it (``guess_top1_<input>``,
+    ``guess_clips``) instead of the test split's."""
     from vmp.stats.agreement import check_fine_tuning
+    from vmp.train import evaluate
 
     top1 = {name: run.test["top1"] for name, run in runs.items()}
     glue_all(single_run_numbers(top1, test_clips, chance))
+    scores = {name: (value, test_clips) for name, value in top1.items()}
+    if guessing_set is not None:
+        scores = {name: (evaluate(run.model, guessing_set, batch_size=16)["top1"], len(guessing_set))
+                  for name, run in runs.items()}
+        glue_all({"guess_clips": str(len(guessing_set)),
+                  **{f"guess_top1_{name}": f"{value:.1%}" for name, (value, _) in scores.items()},
+                  **{f"p_{name}": f"{chance_p_value(value, clips, chance):.0e}"
+                     for name, (value, clips) in scores.items()}})
     if records is not None:
-        check_fine_tuning(runs, records, test_clips, chance)
+        check_fine_tuning(runs, records, chance=chance, chance_scores=scores)
     else:
-        p_values = {name: chance_p_value(value, test_clips, chance) for name, value in top1.items()}
+        p_values = {name: chance_p_value(value, clips, chance) for name, (value, clips) in scores.items()}
         assert all(p < 0.01 for p in p_values.values()), f"an input is not above chance: {p_values}"
 
 

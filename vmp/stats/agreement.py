@@ -125,16 +125,20 @@ def check_above_chance(name: str, top1: float, test_clips: int, chance: float, s
     return p_value
 
 
-def check_fine_tuning(runs: dict, records: dict, test_clips: int | None = None, chance: float | None = None) -> None:
+def check_fine_tuning(runs: dict, records: dict, test_clips: int | None = None, chance: float | None = None,
+                      chance_scores: dict[str, tuple[float, int]] | None = None) -> None:
     """A chapter's fine-tuning runs (:func:`vmp.experiment.compare_inputs`) against the recorded
     seeds of the same recipe (``records``: one backbone's part of ``finetune.json``, with its
-    ``backbone``): every input's test top-1 above chance (when ``test_clips`` and ``chance`` are
-    given) and within the backbone's :data:`TOLERANCES` of the records, and the VMP layer's final
-    slope and shift within theirs."""
+    ``backbone``): every input above chance (its test top-1 on ``test_clips``, or its
+    ``chance_scores`` (top-1, clips) on other held-out clips; when ``chance`` is given) and its test
+    top-1 within the backbone's :data:`TOLERANCES` of the records, and the VMP layer's final slope
+    and shift within theirs."""
     final = records["final"]
     tolerance = TOLERANCES[records.get("backbone", "tiny3d")]
     for name, run in runs.items():
-        if test_clips is not None and chance is not None:
+        if chance is not None and chance_scores is not None:
+            check_above_chance(name, *chance_scores[name], chance)
+        elif test_clips is not None and chance is not None:
             check_above_chance(name, run.test["top1"], test_clips, chance)
         check_against_records(name, run.test["top1"], [r["test_top1"] for r in final[name]], tolerance.top1)
     if "vmp" in runs:
