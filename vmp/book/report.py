@@ -163,7 +163,8 @@ def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, 
     from vmp.train import evaluate
 
     top1 = {name: run.test["top1"] for name, run in runs.items()}
-    glue_all(single_run_numbers(top1, test_clips, chance))
+    numbers = single_run_numbers(top1, test_clips, chance)
+    glue_all({key: value for key, value in numbers.items() if guessing_set is None or not key.startswith("p_")})
     scores = {name: (value, test_clips) for name, value in top1.items()}
     if guessing_set is not None:
         scores = {name: (evaluate(run.model, guessing_set, batch_size=16)["top1"], len(guessing_set))
