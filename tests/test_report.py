@@ -174,3 +174,31 @@ def test_speed_benchmark_chart_has_a_panel_per_regime_and_one_for_memory():
     figure = speed_benchmark_chart(regimes)
     assert [axis.get_title() for axis in figure.axes] == ["allocation: a", "allocation: b", "peak memory"]
     assert len(figure.axes[0].patches) == 4 and len(figure.axes[2].patches) == 2
+
+
+def test_a_run_checked_on_fresh_clips_glues_each_number_once(monkeypatch):
+    from types import SimpleNamespace
+
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from vmp.book import report
+    from vmp.models import build_model
+    from vmp.stats.significance import chance_p_value
+
+    glued = []
+    monkeypatch.setattr(report, "glue_all", lambda numbers: glued.extend(numbers.items()))
+    torch.manual_seed(0)
+    fresh = TensorDataset(torch.randn(90, 3, 5, 32, 32), torch.arange(90) % 6)
+    runs = {"frames": SimpleNamespace(test={"top1": 0.3}, history=[], model=build_model("tiny3d", 6, 4, 32,
+                                                                                         input="frames"))}
+    try:
+        report.fine_tuning_run_facts(runs, 60, 1 / 6, None, guessing_set=fresh)
+    except AssertionError as error:  # an untrained model is not above chance, and the check says so
+        assert "not above chance" in str(error)
+    keys = [key for key, _ in glued]
+    assert len(keys) == len(set(keys))  # a duplicate glue key fails the book's build
+    values = dict(glued)
+    assert values["guess_clips"] == "90" and values["top1_frames"] == "30.0%"
+    correct = round(float(values["guess_top1_frames"].rstrip("%")) / 100 * 90)  # glued to a tenth of a point
+    assert values["p_frames"] == f"{chance_p_value(correct / 90, 90, 1 / 6):.0e}"  # from the fresh clips
