@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import torch
 
+from vmp import regimes
 from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
@@ -33,6 +34,8 @@ from vmp.regimes_design import (
     PAPER_BACKBONES,
     PAPER_REGIMES,
     PAPER_SEEDS,
+    PAPER_SELECTION_SEEDS,
+    PAPER_TAV_WEIGHTS,
     REGIMES,
     PaperRecord,
     paper_inputs,
@@ -47,9 +50,9 @@ BACKBONES = PAPER_BACKBONES
 #: The confirmatory seeds (``vmp.regimes_design``) and the seeds λ is chosen on (two, for the
 #: budget: the plan's fifth amendment).
 SEEDS = PAPER_SEEDS
-SELECTION_SEEDS = (20, 21)
+SELECTION_SEEDS = PAPER_SELECTION_SEEDS
 #: The authors' λ values the choice is made from (their project page lists 0 to 10).
-TAV_WEIGHTS = (0.0, 0.1, 0.5, 1.0)
+TAV_WEIGHTS = PAPER_TAV_WEIGHTS
 #: The early-stopping rule: at most three times the book's 8 epochs, stop after PATIENCE epochs
 #: without a rise of MIN_DELTA (0.5 points: two of the 300 validation clips).
 MAX_EPOCHS, PATIENCE, MIN_DELTA = 24, 5, 0.005
@@ -69,17 +72,13 @@ class PaperCell(NamedTuple):
     tav_weight: float | None = 0.0
 
 
-#: The inputs one regime runs with one seed (the design's rule).
-inputs_of = paper_inputs
-
-
 def paper_cells(backbones: tuple[str, ...] = BACKBONES) -> list[PaperCell]:
     """Every run, in order: λ's selection first, then seed-major (each seed's every backbone,
     regime and input before the next seed), so a partial sweep is balanced."""
     cells = [PaperCell("lambda", b, "vmp", seed, "base", weight)
              for seed in SELECTION_SEEDS for b in backbones for weight in TAV_WEIGHTS]
     cells += [PaperCell("grid", b, input, seed, regime, None if input.startswith("vmp") else 0.0)
-              for seed in SEEDS for b in backbones for regime in PAPER_REGIMES for input in inputs_of(regime, seed)]
+              for seed in SEEDS for b in backbones for regime in PAPER_REGIMES for input in paper_inputs(regime, seed)]
     return cells
 
 
@@ -91,15 +90,12 @@ def paper_draw(seed: int) -> tuple[float, float]:
 
 
 def chosen_tav_weight(records: list[dict], backbone: str) -> float:
-    """λ with the best mean validation top-1 over the selection seeds (best-epoch values, counted in
-    clips so that equal means tie exactly); ties go to the smaller λ."""
-    runs = [r for r in records if r["stage"] == "paper_lambda" and r["backbone"] == backbone]
-    if len(runs) < len(TAV_WEIGHTS) * len(SELECTION_SEEDS):
-        raise SystemExit(f"λ's selection for {backbone} has {len(runs)} of its "
-                         f"{len(TAV_WEIGHTS) * len(SELECTION_SEEDS)} runs: finish it first")
-    clips = {w: statistics.fmean(round(r["val_top1"] * r["val_clips"]) for r in runs if r["tav_weight"] == w)
-             for w in TAV_WEIGHTS}
-    return max(sorted(TAV_WEIGHTS), key=lambda w: clips[w])
+    """λ chosen on validation for ``backbone`` (``vmp.regimes.chosen_tav_weight``); stops the sweep
+    while λ's selection is unfinished."""
+    try:
+        return regimes.chosen_tav_weight(records, backbone)
+    except ValueError as unfinished:
+        raise SystemExit(str(unfinished)) from None
 
 
 def plan_commit() -> tuple[str, bool]:

@@ -27,6 +27,8 @@ from vmp.regimes_design import (
     PAPER_BACKBONES,
     PAPER_REGIMES,
     PAPER_SEEDS,
+    PAPER_SELECTION_SEEDS,
+    PAPER_TAV_WEIGHTS,
     REGIMES,
     RunRecord,
     paper_inputs,
@@ -326,6 +328,24 @@ PAPER_LEARNED_VS_FROZEN = Question("learned_vs_frozen", "learned - frozen layer,
                                    paper_fields("base", "vmp"), paper_fields("base", "vmp_frozen"), PAPER_BACKBONES)
 #: The layer is called close to the identity when fewer test pixels than this get attention below 0.5.
 IDENTITY_SHARE = 0.01
+
+
+def tav_weight_scores(records: Sequence[RunRecord], backbone: str) -> dict[float, float]:
+    """λ's selection for one backbone: each λ's mean best-epoch validation top-1 over the selection
+    seeds, in validation clips (so equal means tie exactly)."""
+    runs = [r for r in records if r.get("stage") == "paper_lambda" and r["backbone"] == backbone]
+    if len(runs) < len(PAPER_TAV_WEIGHTS) * len(PAPER_SELECTION_SEEDS):
+        raise ValueError(f"λ's selection for {backbone} has {len(runs)} of its "
+                         f"{len(PAPER_TAV_WEIGHTS) * len(PAPER_SELECTION_SEEDS)} runs: finish it first")
+    return {w: float(np.mean([round(r["val_top1"] * r["val_clips"]) for r in runs if r["tav_weight"] == w]))
+            for w in PAPER_TAV_WEIGHTS}
+
+
+def chosen_tav_weight(records: Sequence[RunRecord], backbone: str) -> float:
+    """The λ a backbone's VMP runs use: the best mean validation top-1 over the selection seeds,
+    ties to the smaller λ."""
+    scores = tav_weight_scores(records, backbone)
+    return max(sorted(scores), key=lambda weight: scores[weight])
 
 
 def complete_paper_seeds(records: Sequence[RunRecord]) -> list[int]:

@@ -42,6 +42,10 @@ PAPER_BACKBONES = ("tiny3d", "slowfast_r50")
 PAPER_SEEDS = tuple(range(10, 20))
 PAPER_REGIMES = PRIMARY_REGIMES
 FROZEN_REGIMES, FROZEN_SEEDS = ("base",), PAPER_SEEDS[:5]
+#: λ is chosen first, per backbone in the base regime, from four of the authors' values (their
+#: project page lists 0 to 10), on two selection seeds of their own (two, for the budget).
+PAPER_TAV_WEIGHTS = (0.0, 0.1, 0.5, 1.0)
+PAPER_SELECTION_SEEDS = (20, 21)
 
 
 def paper_inputs(regime: str, seed: int) -> tuple[str, ...]:
