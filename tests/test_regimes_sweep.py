@@ -245,3 +245,19 @@ def test_paper_stage_records_date_themselves_and_the_layers_activity(sweep, tmp_
         assert 0 <= record["still_attention"] <= 1 and len(record["final"]) == 2
     frozen = by_input["vmp_frozen"]
     assert frozen["final"] == pytest.approx(frozen["start"])  # the frozen layer stays at its draw
+
+
+def test_layer_activity_puts_a_layer_where_a_record_ended_and_keys_each_record_once(sweep):
+    import layer_activity
+
+    from vmp.models import build_model
+
+    model = build_model("tiny3d", num_classes=6, input="vmp")
+    for slope, shift in [(49.82, -0.268), (13.07, 0.576), (50.0, -0.3)]:
+        layer_activity.set_layer(model, slope, shift)
+        learned = model.prompt.learned()
+        assert learned["slope"] == pytest.approx(slope, rel=1e-5) and learned["shift"] == pytest.approx(shift, abs=1e-6)
+    record = {"stage": "start", "input": "vmp", "final": [30.0, -0.3], "cell": ["tiny3d", "vmp", 0, 30]}
+    others = [{**record, "stage": "primary"}, {**record, "input": "frames", "final": None}, {**record, "final": None}]
+    assert layer_activity.layer_records([record, *others]) == [record, others[0]]
+    assert len({layer_activity.record_key(r) for r in (record, others[0])}) == 2
