@@ -25,17 +25,12 @@ from vmp.checkpoint import read_records
 from vmp.experiment import get_profile, load_splits
 from vmp.models import SPECS, build_model
 from vmp.prompt import SLOPE_RANGE, m_n_for
-from vmp.regimes import attention_below
+from vmp.regimes import attention_below, record_key
 from vmp.regimes_design import CLASS_SEED, CLASSES, study_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "results" / "regimes.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "layer_activity.json"
-
-
-def record_key(record: dict) -> str:
-    """A record's identity in the output: its stage and its cell (backbone, input, seed and settings)."""
-    return json.dumps([record["stage"], record["cell"]])
 
 
 def layer_records(records: list[dict]) -> list[dict]:

@@ -211,3 +211,25 @@ def test_paper_arm_table_puts_each_answer_beside_the_layers_activity():
     assert scene["vmp"] - scene["frames"] == pytest.approx(scene["difference"])
     assert scene["interval"][0] > 0 and scene["adjusted_p"] < 0.05 and 0 < scene["detectable"] < 0.15
     assert all(row["level"] == pytest.approx(0.9875) for row in rows)
+
+
+def test_arm_activity_pairs_each_layer_with_the_frames_of_its_data_and_seed():
+    from vmp.regimes import arm_activity, record_key
+
+    def run(seed, input, correct, stage="regimes", **extra):
+        return {"stage": stage, "backbone": "tiny3d", "input": input, "seed": seed, "labels_per_class": 30,
+                "nuisance": "heavy", "shortcut": "none", "pretrained": True, "tav_weight": 0.0, "data_seed": 1,
+                "start": None if input == "frames" else [30.0, -0.3],
+                "final": None if input == "frames" else [40.0, -0.2], "test_correct": correct, "cell": [seed, input, stage], **extra}
+
+    frames = [run(0, "frames", [1, 1, 0, 0]), run(1, "frames", [1, 0, 0, 0], source="pooled")]
+    layers = [run(0, "vmp", [1, 0, 0, 0], stage="start"), run(1, "vmp", [1, 0, 0, 1], stage="start")]
+    other_data = run(0, "frames", [0, 0, 0, 0], data_seed=3)
+    shares = {record_key(layers[0]): 0.001, record_key(layers[1]): 0.5}
+    (row,) = arm_activity([*frames, *layers, other_data], shares)
+    assert row["stage"] == "start" and row["seeds"] == 2 and row["source"] == "pooled"
+    assert row["disagree"] == pytest.approx((1 / 4 + 1 / 4) / 2)  # each against its own seed's frames
+    assert row["frames_disagree"] == pytest.approx(1 / 4)
+    assert row["below_half"] == pytest.approx(0.2505) and row["identity_seeds"] == 1
+    with pytest.raises(ValueError, match="two frames runs of seed 0"):
+        arm_activity([*frames, run(0, "frames", [0, 0, 0, 0], stage="primary")], shares)

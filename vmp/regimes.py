@@ -13,6 +13,7 @@ backbone and seed, clip by clip.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, Union
 
@@ -387,32 +388,81 @@ def disagreement(first: Sequence[int], second: Sequence[int]) -> float:
     return float(np.mean(a != b))
 
 
-def layer_activity(records: Sequence[RunRecord], backbone: str, regime: str, input: str = "vmp") -> dict:
-    """How far the layer is from the identity in one backbone and regime, over the complete seeds:
-    the share of test clips on which it and the frames of its seed disagree, beside the share on which
-    frames runs of neighbouring seeds disagree (the noise floor); the share of test pixels with
-    attention below 0.5; where (a, b) starts and ends; and whether it is close to the identity."""
-    chosen = paper_records(records)
-    layer = _by_seed(chosen, backbone, paper_fields(regime, input))
-    frames = _by_seed(chosen, backbone, paper_fields(regime, "frames"))
+def _activity(layer: dict[int, RunRecord], frames: dict[int, RunRecord], below: dict[int, float]) -> dict:
+    """How far one arm's layers are from the identity, over the seeds that have a frames run beside
+    them: clips changed against the frames of the same seed (and, the noise floor, between frames runs
+    of neighbouring seeds), test pixels below 0.5, and where (a, b) starts and ends."""
     seeds = sorted(set(layer) & set(frames))
     if not seeds:
-        raise ValueError(f"no complete seed has {backbone}'s {input} and frames runs in regime {regime!r}")
-    below = [layer[s]["attention_below_half"] for s in seeds]
+        raise ValueError("no seed has both a layer run and a frames run to compare it with")
+    shares = [below[s] for s in seeds]
     ends = np.asarray([layer[s]["final"] for s in seeds], dtype=np.float64)
     starts = np.asarray([layer[s]["start"] for s in seeds], dtype=np.float64)
     return {
-        "backbone": backbone, "regime": regime, "input": input, "seeds": len(seeds),
+        "seeds": len(seeds),
         "disagree": float(np.mean([disagreement(layer[s]["test_correct"], frames[s]["test_correct"])
                                    for s in seeds])),
         "frames_disagree": float(np.mean([disagreement(frames[s]["test_correct"], frames[t]["test_correct"])
                                           for s, t in zip(seeds, seeds[1:])])) if len(seeds) > 1 else float("nan"),
-        "below_half": float(np.mean(below)), "below_half_high": float(max(below)),
-        "identity_seeds": sum(share < IDENTITY_SHARE for share in below),
-        "still_attention_low": float(min(layer[s]["still_attention"] for s in seeds)),
+        "below_half": float(np.mean(shares)), "below_half_high": float(max(shares)),
+        "identity_seeds": sum(share < IDENTITY_SHARE for share in shares),
+        "still_attention_low": float(min(still_attention(*layer[s]["final"]) for s in seeds)),
         "start_slope": starts[:, 0].tolist(), "start_shift": starts[:, 1].tolist(),
         "end_slope": ends[:, 0].tolist(), "end_shift": ends[:, 1].tolist(),
     }
+
+
+def layer_activity(records: Sequence[RunRecord], backbone: str, regime: str, input: str = "vmp") -> dict:
+    """How far the paper arm's layer is from the identity in one backbone and regime, over the
+    complete seeds (see :func:`_activity`), and whether it is close to the identity."""
+    chosen = paper_records(records)
+    layer = _by_seed(chosen, backbone, paper_fields(regime, input))
+    frames = _by_seed(chosen, backbone, paper_fields(regime, "frames"))
+    if not set(layer) & set(frames):
+        raise ValueError(f"no complete seed has {backbone}'s {input} and frames runs in regime {regime!r}")
+    below = {seed: record["attention_below_half"] for seed, record in layer.items()}
+    return {"backbone": backbone, "regime": regime, "input": input, **_activity(layer, frames, below)}
+
+
+def record_key(record: RunRecord) -> str:
+    """A run's identity among the records: its stage and its cell (backbone, input, seed, settings)."""
+    return json.dumps([record["stage"], record["cell"]])
+
+
+#: What makes two runs of the earlier stages the same arm (everything but the seed and the input's
+#: own options), and what pairs a layer's run with a frames run (the data and the backbone's start).
+_ARM_KEYS = ("stage", "backbone", "input", "labels_per_class", "nuisance", "shortcut", "pretrained", "tav_weight",
+             "data_seed", "source")
+_PAIR_KEYS = ("backbone", "labels_per_class", "nuisance", "shortcut", "pretrained", "data_seed", "source")
+
+
+def _arm_field(record: RunRecord, key: str):
+    """One field of a run for grouping (runs from before the source controls pretrained on the book's pooled task)."""
+    return (record.get(key) or "pooled") if key == "source" else record.get(key)
+
+
+def arm_activity(records: Sequence[RunRecord], below_half: dict[str, float]) -> list[dict]:
+    """The layer's activity (:func:`_activity`) in every VMP arm of the earlier stages, each arm's
+    layers beside the frames runs of the same data, backbone start and seed; ``below_half`` is each
+    run's share of test pixels below 0.5 by :func:`record_key` (``benchmarks/layer_activity.py``)."""
+    arms: dict[tuple, dict[int, RunRecord]] = {}
+    frames: dict[tuple, dict[int, RunRecord]] = {}
+    for record in records:
+        if record["input"] in ("vmp", "vmp_frozen"):
+            key = (*(_arm_field(record, k) for k in _ARM_KEYS), tuple(record["start"]))
+            arms.setdefault(key, {})[record["seed"]] = record
+        elif record["input"] == "frames":
+            pair = tuple(_arm_field(record, k) for k in _PAIR_KEYS)
+            if record["seed"] in frames.setdefault(pair, {}):
+                raise ValueError(f"two frames runs of seed {record['seed']} share {dict(zip(_PAIR_KEYS, pair))}")
+            frames[pair][record["seed"]] = record
+    rows = []
+    for key, layer in arms.items():
+        arm = dict(zip(_ARM_KEYS, key[:-1]))
+        pair = frames.get(tuple(arm.get(k) for k in _PAIR_KEYS), {})
+        below = {seed: below_half[record_key(record)] for seed, record in layer.items()}
+        rows.append({**arm, "start": list(key[-1]), **_activity(layer, pair, below)})
+    return rows
 
 
 def stopping_summary(records: Sequence[RunRecord]) -> dict:
