@@ -220,7 +220,8 @@ def test_arm_activity_pairs_each_layer_with_the_frames_of_its_data_and_seed():
         return {"stage": stage, "backbone": "tiny3d", "input": input, "seed": seed, "labels_per_class": 30,
                 "nuisance": "heavy", "shortcut": "none", "pretrained": True, "tav_weight": 0.0, "data_seed": 1,
                 "start": None if input == "frames" else [30.0, -0.3],
-                "final": None if input == "frames" else [40.0, -0.2], "test_correct": correct, "cell": [seed, input, stage], **extra}
+                "final": None if input == "frames" else [40.0, -0.2], "test_correct": correct,
+                "cell": [seed, input, stage], **extra}
 
     frames = [run(0, "frames", [1, 1, 0, 0]), run(1, "frames", [1, 0, 0, 0], source="pooled")]
     layers = [run(0, "vmp", [1, 0, 0, 0], stage="start"), run(1, "vmp", [1, 0, 0, 1], stage="start")]

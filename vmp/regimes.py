@@ -436,7 +436,7 @@ _ARM_KEYS = ("stage", "backbone", "input", "labels_per_class", "nuisance", "shor
 _PAIR_KEYS = ("backbone", "labels_per_class", "nuisance", "shortcut", "pretrained", "data_seed", "source")
 
 
-def _arm_field(record: RunRecord, key: str):
+def _arm_field(record: RunRecord, key: str) -> object:
     """One field of a run for grouping (runs from before the source controls pretrained on the book's pooled task)."""
     return (record.get(key) or "pooled") if key == "source" else record.get(key)
 
