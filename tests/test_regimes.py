@@ -234,3 +234,23 @@ def test_arm_activity_pairs_each_layer_with_the_frames_of_its_data_and_seed():
     assert row["below_half"] == pytest.approx(0.2505) and row["identity_seeds"] == 1
     with pytest.raises(ValueError, match="two frames runs of seed 0"):
         arm_activity([*frames, run(0, "frames", [0, 0, 0, 0], stage="primary")], shares)
+
+
+def test_source_control_compares_checkpoints_not_fine_tuning_runs():
+    from vmp.regimes import SOURCE_ARMS, source_control
+
+    def run(checkpoint, seed, top1):
+        stage = {"stage": "regimes"} if checkpoint == "pooled_s0" else {"stage": "source_control", "source": checkpoint}
+        return {**BASE, **stage, "backbone": "tiny3d", "input": "frames", "seed": seed, "test_top1": top1}
+
+    level = {"pooled": 0.80, "diagonal": 0.85}
+    records = [run(name, seed, level[arm] + 0.01 * index + 0.001 * seed)
+               for arm, names in SOURCE_ARMS.items() for index, name in enumerate(names) for seed in (0, 1, 2)]
+    result = source_control(records + [run("pooled_s1", 3, 0.0)], "frames")  # a fourth seed is not read
+    assert result["difference"] == pytest.approx(0.05) and result["checkpoints"]["pooled_s1"] == pytest.approx(0.811)
+    low, high = result["interval"]
+    assert low < 0.05 < high and 0 < low  # three checkpoints a side, spread 0.01: resolved
+    stats_check = stats.ttest_ind([0.851, 0.861, 0.871], [0.801, 0.811, 0.821], equal_var=False)
+    assert result["p"] == pytest.approx(stats_check.pvalue)
+    with pytest.raises(ValueError, match="diagonal_s2 has 2 of its 3 frames runs"):
+        source_control([r for r in records if not (r.get("source") == "diagonal_s2" and r["seed"] == 2)], "frames")

@@ -19,6 +19,7 @@ from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
+from scipy import stats
 from torch.utils.data import DataLoader, Dataset
 
 from vmp.models.adapter import PromptedModel
@@ -500,3 +501,40 @@ def paper_arm_table(records: Sequence[RunRecord], method: Method = seed_clip_t) 
             "layer_runs": sum(a["seeds"] for a in activity),
         })
     return rows
+
+
+# The sixth amendment's clean source control: Tiny3D pretrained on the book's pooled source task and
+# on one that keeps direction only on the diagonals (no class a target class), three pretraining
+# seeds each, each checkpoint fine-tuned in the base regime with fine-tuning seeds 0-2.
+
+#: The control's checkpoints by arm; ``pooled_s0`` is the book's own, whose base-regime runs are the
+#: regimes stage's.
+SOURCE_ARMS = {arm: tuple(f"{arm}_s{seed}" for seed in range(3)) for arm in ("pooled", "diagonal")}
+SOURCE_FINE_TUNING_SEEDS = (0, 1, 2)
+
+
+def source_checkpoint_runs(records: Sequence[RunRecord], checkpoint: str, input: str) -> list[RunRecord]:
+    """One checkpoint's base-regime fine-tuning runs of one input, seeds 0-2 (the book's checkpoint:
+    the regimes stage's runs)."""
+    fields = (regime_fields("base", input) if checkpoint == "pooled_s0"
+              else _base(input=input, stage="source_control", source=checkpoint))
+    runs = _by_seed(records, "tiny3d", fields)
+    return [runs[seed] for seed in SOURCE_FINE_TUNING_SEEDS if seed in runs]
+
+
+def source_control(records: Sequence[RunRecord], input: str) -> dict:
+    """Diagonal − pooled source in test top-1 for one input: each checkpoint summarised by its mean
+    over the fine-tuning seeds, and a Welch t interval (95%) over the 3 + 3 checkpoints, so that
+    the interval carries each checkpoint's luck."""
+    means = {}
+    for checkpoint in (name for names in SOURCE_ARMS.values() for name in names):
+        runs = source_checkpoint_runs(records, checkpoint, input)
+        if len(runs) != len(SOURCE_FINE_TUNING_SEEDS):
+            raise ValueError(f"checkpoint {checkpoint} has {len(runs)} of its "
+                             f"{len(SOURCE_FINE_TUNING_SEEDS)} {input} runs")
+        means[checkpoint] = float(np.mean([r["test_top1"] for r in runs]))
+    diagonal, pooled = ([means[c] for c in SOURCE_ARMS[arm]] for arm in ("diagonal", "pooled"))
+    test = stats.ttest_ind(diagonal, pooled, equal_var=False)
+    interval = test.confidence_interval(0.95)
+    return {"input": input, "checkpoints": means, "difference": float(np.mean(diagonal) - np.mean(pooled)),
+            "interval": (float(interval.low), float(interval.high)), "p": float(test.pvalue)}
