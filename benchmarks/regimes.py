@@ -38,6 +38,7 @@ from timesformer import RESULTS as TIMESFORMER_RESULTS
 from timesformer import chosen_recipe
 from timesformer import runs_left as timesformer_runs_left
 
+from vmp import regimes as study
 from vmp.checkpoint import append_record, read_records
 from vmp.experiment import get_profile, load_splits, synthetic_key, train_and_test
 from vmp.models import SPECS
@@ -116,12 +117,11 @@ START_RUNS = 2 * 2 * len(START_SHIFTS) * len(SEEDS)
 
 
 def chosen_gate(records: list[dict], backbone: str = "tiny3d") -> float:
-    """The gate threshold with the best mean validation top-1 in one backbone's gate stage."""
-    runs = [r for r in records if r["stage"] == "gate" and r["backbone"] == backbone]
-    if not runs:
+    """The gate threshold with the best mean validation top-1 in one backbone's gate stage
+    (``vmp.regimes.chosen_gate``); stops the sweep while that stage has no runs."""
+    if not any(r["stage"] == "gate" and r["backbone"] == backbone for r in records):
         raise SystemExit(f"no gate-stage runs of {backbone} yet: run --stage gate --backbone {backbone} first")
-    by_gate = {gate: [r["val_top1"] for r in runs if r["gate"] == gate] for gate in {r["gate"] for r in runs}}
-    return max(sorted(by_gate), key=lambda gate: statistics.fmean(by_gate[gate]))  # ties: the smaller
+    return study.chosen_gate(records, backbone)
 
 
 def chosen_start(records: list[dict]) -> float:

@@ -254,3 +254,19 @@ def test_source_control_compares_checkpoints_not_fine_tuning_runs():
     assert result["p"] == pytest.approx(stats_check.pvalue)
     with pytest.raises(ValueError, match="diagonal_s2 has 2 of its 3 frames runs"):
         source_control([r for r in records if not (r.get("source") == "diagonal_s2" and r["seed"] == 2)], "frames")
+
+
+def test_each_backbone_reads_its_gated_runs_at_its_own_threshold():
+    from vmp.regimes import at_own_gate, chosen_gate
+
+    def run(backbone, stage, gate, val=0.5, seed=0):
+        return {"stage": stage, "backbone": backbone, "input": "gated", "gate": gate, "val_top1": val, "seed": seed}
+
+    gate_stage = [run("tiny3d", "gate", 0.3, 0.8), run("tiny3d", "gate", 0.4, 0.7),
+                  run("slowfast_r50", "gate", 0.3, 0.6), run("slowfast_r50", "gate", 0.4, 0.7),
+                  run("slowfast_r50", "gate", 0.5, 0.7)]  # a tie goes to the smaller threshold
+    assert chosen_gate(gate_stage, "tiny3d") == 0.3 and chosen_gate(gate_stage, "slowfast_r50") == 0.4
+    later = [run("tiny3d", "regimes", 0.3), run("slowfast_r50", "regimes", 0.3), run("slowfast_r50", "regimes", 0.4),
+             {"stage": "regimes", "backbone": "slowfast_r50", "input": "frames", "gate": None}]
+    kept = at_own_gate(gate_stage + later)
+    assert kept == gate_stage + [later[0], later[2], later[3]]

@@ -538,3 +538,29 @@ def source_control(records: Sequence[RunRecord], input: str) -> dict:
     interval = test.confidence_interval(0.95)
     return {"input": input, "checkpoints": means, "difference": float(np.mean(diagonal) - np.mean(pooled)),
             "interval": (float(interval.low), float(interval.high)), "p": float(test.pvalue)}
+
+
+# The gated input's threshold, chosen per backbone on the gate stage's runs (the sixth amendment).
+
+def gate_scores(records: Sequence[RunRecord], backbone: str) -> dict[float, float]:
+    """Each threshold's mean validation top-1 in one backbone's gate stage."""
+    runs = [r for r in records if r["stage"] == "gate" and r["backbone"] == backbone]
+    if not runs:
+        raise ValueError(f"no gate-stage runs of {backbone}")
+    return {gate: float(np.mean([r["val_top1"] for r in runs if r["gate"] == gate]))
+            for gate in sorted({r["gate"] for r in runs})}
+
+
+def chosen_gate(records: Sequence[RunRecord], backbone: str = "tiny3d") -> float:
+    """The threshold with the best mean validation top-1 in a backbone's gate stage; ties to the smaller."""
+    scores = gate_scores(records, backbone)
+    return max(scores, key=lambda gate: scores[gate])
+
+
+def at_own_gate(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The records with each backbone's gated runs at its own threshold only: gated runs made at
+    another backbone's threshold (and made again at this one's) are left out; the gate stage's own
+    runs stay, to show the choice."""
+    gates = {b: chosen_gate(records, b) for b in {r["backbone"] for r in records if r["stage"] == "gate"}}
+    return [r for r in records
+            if r["input"] != "gated" or r["stage"] == "gate" or abs(r["gate"] - gates[r["backbone"]]) < 1e-9]
