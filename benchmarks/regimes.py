@@ -239,7 +239,8 @@ def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
     if cell.input == "gated":
         gate = cell.gate if cell.gate is not None else chosen_gate(records, cell.backbone)
         options["gate"] = gate
-    start = time.perf_counter()
+    plan, plan_modified = regimes_paper.plan_commit()
+    started, start = regimes_paper.utc_now(), time.perf_counter()
     if cell.source != "pooled":  # the book's weights are read from this source task's folder instead
         options["checkpoints"] = SOURCE_CHECKPOINTS[cell.source]
     result = train_and_test(cell.backbone, profile, splits, input=input, seed=cell.seed, **options)
@@ -255,6 +256,8 @@ def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
                     for epoch in result.history],
         "final": [final.get("slope"), final.get("shift")], "seconds": round(time.perf_counter() - start, 1),
         "cell": list(cell.key()), "recipe": recipe, "source": cell.source,
+        "started": started, "ended": regimes_paper.utc_now(), "threads": torch.get_num_threads(),
+        "plan_commit": plan, "plan_modified": plan_modified,
     }
 
 

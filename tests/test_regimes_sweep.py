@@ -261,3 +261,25 @@ def test_layer_activity_puts_a_layer_where_a_record_ended_and_keys_each_record_o
     others = [{**record, "stage": "primary"}, {**record, "input": "frames", "final": None}, {**record, "final": None}]
     assert layer_activity.layer_records([record, *others]) == [record, others[0]]
     assert len({layer_activity.record_key(r) for r in (record, others[0])}) == 2
+
+
+def test_later_stages_records_date_themselves_too(sweep, tmp_path, monkeypatch):
+    import dataclasses
+    from datetime import datetime
+
+    from vmp.data.synth import SynthConfig
+    from vmp.experiment import get_profile, load_splits
+
+    tiny = dataclasses.replace(get_profile("book"),
+                               synthetic=SynthConfig(seed=4, classes=6, clips_per_class=6, frames=9, size=64))
+    splits = load_splits(tiny, root=tmp_path / "synth")
+
+    class Whole:  # the sweep's subset of the study's splits, here the whole tiny benchmark
+        def subset(self, *args, **kwargs):
+            return splits
+
+    monkeypatch.setattr(sweep, "load_splits", lambda *args, **kwargs: Whole())
+    record = sweep.run(sweep.Cell("tiny3d", "frames", 0), "gate", [])
+    started, ended = (datetime.fromisoformat(record[key]) for key in ("started", "ended"))
+    assert started.utcoffset().total_seconds() == 0 and started <= ended
+    assert len(record["plan_commit"]) == 40 and record["plan_modified"] in (True, False)
