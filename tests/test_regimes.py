@@ -270,3 +270,4 @@ def test_each_backbone_reads_its_gated_runs_at_its_own_threshold():
              {"stage": "regimes", "backbone": "slowfast_r50", "input": "frames", "gate": None}]
     kept = at_own_gate(gate_stage + later)
     assert kept == gate_stage + [later[0], later[2], later[3]]
+    assert at_own_gate(gate_stage[:2] + later) == gate_stage[:2] + later  # SlowFast without a gate stage

@@ -562,5 +562,10 @@ def at_own_gate(records: Sequence[RunRecord]) -> list[RunRecord]:
     another backbone's threshold (and made again at this one's) are left out; the gate stage's own
     runs stay, to show the choice."""
     gates = {b: chosen_gate(records, b) for b in {r["backbone"] for r in records if r["stage"] == "gate"}}
-    return [r for r in records
-            if r["input"] != "gated" or r["stage"] == "gate" or abs(r["gate"] - gates[r["backbone"]]) < 1e-9]
+
+    def kept(record: RunRecord) -> bool:
+        own = gates.get(record["backbone"])  # None: no gate stage of its own, every gated run kept
+        return (record["input"] != "gated" or record["stage"] == "gate" or own is None
+                or abs(record["gate"] - own) < 1e-9)
+
+    return [r for r in records if kept(r)]
