@@ -38,6 +38,7 @@ from vmp.regimes_design import (
     PAPER_TAV_WEIGHTS,
     REGIMES,
     PaperRecord,
+    paper_draw,
     paper_inputs,
     study_config,
 )
@@ -80,13 +81,6 @@ def paper_cells(backbones: tuple[str, ...] = BACKBONES) -> list[PaperCell]:
     cells += [PaperCell("grid", b, input, seed, regime, None if input.startswith("vmp") else 0.0)
               for seed in SEEDS for b in backbones for regime in PAPER_REGIMES for input in paper_inputs(regime, seed)]
     return cells
-
-
-def paper_draw(seed: int) -> tuple[float, float]:
-    """The layer's (m, n) for a seed, drawn as the paper does (each N(1e-5, 1)) from a generator of
-    its own: the same draw for every backbone, regime and input of the seed."""
-    m, n = (torch.randn(2, generator=torch.Generator().manual_seed(seed)) + 1e-5).tolist()
-    return m, n
 
 
 def chosen_tav_weight(records: list[dict], backbone: str) -> float:

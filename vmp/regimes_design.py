@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, TypedDict
 
+import torch
+
 from vmp.data.synth import NUISANCE, SynthConfig
 from vmp.experiment import get_profile
 
@@ -110,3 +112,10 @@ class PaperRecord(RunRecord, total=False):
     threads: int
     plan_commit: str
     plan_modified: bool
+
+
+def paper_draw(seed: int) -> tuple[float, float]:
+    """The paper arm's (m, n) for a seed, drawn as the paper does (each N(1e-5, 1)) from a generator
+    of its own: the same draw for every backbone, regime and input of the seed."""
+    m, n = (torch.randn(2, generator=torch.Generator().manual_seed(seed)) + 1e-5).tolist()
+    return m, n
