@@ -201,12 +201,11 @@ def test_paper_stage_lambda_rule_takes_the_best_mean_validation_and_ties_to_the_
         paper.chosen_tav_weight(runs({0.0: [200] * 3}), "tiny3d")
 
 
-def test_paper_stage_records_date_themselves_and_the_layers_activity(sweep, tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_study(tmp_path):
+    """What a sweep's ``load_splits`` is replaced by: the study's subset of its splits is here the
+    whole of a tiny benchmark (6 clips a class)."""
     import dataclasses
-    import subprocess
-    from datetime import datetime
-
-    import regimes_paper as paper
 
     from vmp.data.synth import SynthConfig
     from vmp.experiment import get_profile, load_splits
@@ -215,11 +214,21 @@ def test_paper_stage_records_date_themselves_and_the_layers_activity(sweep, tmp_
                                synthetic=SynthConfig(seed=4, classes=6, clips_per_class=6, frames=9, size=64))
     splits = load_splits(tiny, root=tmp_path / "synth")
 
-    class Whole:  # the sweep's subset of the study's splits, here the whole tiny benchmark
+    class Whole:
         def subset(self, *args, **kwargs):
             return splits
 
-    monkeypatch.setattr(paper, "load_splits", lambda *args, **kwargs: Whole())
+    return splits, lambda *args, **kwargs: Whole()
+
+
+def test_paper_stage_records_date_themselves_and_the_layers_activity(sweep, tiny_study, monkeypatch):
+    import subprocess
+    from datetime import datetime
+
+    import regimes_paper as paper
+
+    splits, load_splits = tiny_study
+    monkeypatch.setattr(paper, "load_splits", load_splits)
     monkeypatch.setattr(paper, "MAX_EPOCHS", 3)
     monkeypatch.setattr(paper, "PATIENCE", 1)
     plan = subprocess.run(["git", "log", "-1", "--format=%H", "--", "benchmarks/regimes_plan.md"], cwd=paper.ROOT,
@@ -263,22 +272,10 @@ def test_layer_activity_puts_a_layer_where_a_record_ended_and_keys_each_record_o
     assert len({layer_activity.record_key(r) for r in (record, others[0])}) == 2
 
 
-def test_later_stages_records_date_themselves_too(sweep, tmp_path, monkeypatch):
-    import dataclasses
+def test_later_stages_records_date_themselves_too(sweep, tiny_study, monkeypatch):
     from datetime import datetime
 
-    from vmp.data.synth import SynthConfig
-    from vmp.experiment import get_profile, load_splits
-
-    tiny = dataclasses.replace(get_profile("book"),
-                               synthetic=SynthConfig(seed=4, classes=6, clips_per_class=6, frames=9, size=64))
-    splits = load_splits(tiny, root=tmp_path / "synth")
-
-    class Whole:  # the sweep's subset of the study's splits, here the whole tiny benchmark
-        def subset(self, *args, **kwargs):
-            return splits
-
-    monkeypatch.setattr(sweep, "load_splits", lambda *args, **kwargs: Whole())
+    monkeypatch.setattr(sweep, "load_splits", tiny_study[1])
     record = sweep.run(sweep.Cell("tiny3d", "frames", 0), "gate", [])
     started, ended = (datetime.fromisoformat(record[key]) for key in ("started", "ended"))
     assert started.utcoffset().total_seconds() == 0 and started <= ended
