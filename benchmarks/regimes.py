@@ -239,7 +239,7 @@ def run(cell: Cell, stage: str, records: list[RunRecord]) -> RunRecord:
     if cell.input == "gated":
         gate = cell.gate if cell.gate is not None else chosen_gate(records, cell.backbone)
         options["gate"] = gate
-    plan, plan_modified = regimes_paper.plan_commit()
+    plan, plan_modified = regimes_paper.plan_now()
     started, start = regimes_paper.utc_now(), time.perf_counter()
     if cell.source != "pooled":  # the book's weights are read from this source task's folder instead
         options["checkpoints"] = SOURCE_CHECKPOINTS[cell.source]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,8 +45,10 @@ from vmp.regimes_design import (
 from vmp.train import EarlyStopping
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT / "benchmarks" / "regimes_plan.md"
 RESULTS = ROOT / "benchmarks" / "results" / "regimes_paper.jsonl"
+sys.path.insert(0, str(ROOT / "tools"))
+from date_records import plan_now  # noqa: E402  (the tools' git helpers)
+
 BACKBONES = PAPER_BACKBONES
 #: The confirmatory seeds (``vmp.regimes_design``) and the seeds λ is chosen on (two, for the
 #: budget: the plan's fifth amendment).
@@ -92,16 +94,6 @@ def chosen_tav_weight(records: list[dict], backbone: str) -> float:
         raise SystemExit(str(unfinished)) from None
 
 
-def plan_commit() -> tuple[str, bool]:
-    """The last commit that touched the plan, and whether the plan has changed since."""
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-
-    commit = git("log", "-1", "--format=%H", "--", str(PLAN.relative_to(ROOT))).stdout.strip()
-    modified = git("diff", "--quiet", "HEAD", "--", str(PLAN.relative_to(ROOT))).returncode != 0
-    return commit, modified
-
-
 def utc_now() -> str:
     """The wall-clock time in ISO 8601, UTC, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -121,7 +113,7 @@ def run_cell(cell: PaperCell, records: list[PaperRecord]) -> PaperRecord:
     if layer:
         options.update(prompt_init=(m, n), learn_prompt=cell.input == "vmp", tav_weight=tav_weight)
     stopper = EarlyStopping(PATIENCE, MIN_DELTA)
-    plan, plan_modified = plan_commit()
+    plan, plan_modified = plan_now()
     started, clock, cpu = utc_now(), time.perf_counter(), time.process_time()
     result = train_and_test(cell.backbone, profile, splits, input="vmp" if layer else cell.input, seed=cell.seed,
                             early_stopping=stopper, **options)

@@ -42,10 +42,21 @@ def commit_time(commit: str) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
 
 
+def last_change(path: str, revision: str = "HEAD") -> str | None:
+    """The last commit at or before ``revision`` that changed ``path`` (relative to the
+    repository); None if none did."""
+    found = git("log", "-1", "--format=%H", revision, "--", path).strip()
+    return found or None
+
+
 def plan_before(commit: str) -> str | None:
     """The last commit that changed the plan before ``commit`` (in its parent's history); None if none."""
-    found = git("log", "-1", "--format=%H", f"{commit}^", "--", PLAN).strip()
-    return found or None
+    return last_change(PLAN, f"{commit}^")
+
+
+def plan_now() -> tuple[str, bool]:
+    """The last commit that changed the plan, and whether the working tree's plan differs from it."""
+    return last_change(PLAN) or "", bool(git("status", "--porcelain", "--", PLAN).strip())
 
 
 def date_records(path: Path) -> int:
