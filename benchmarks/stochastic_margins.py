@@ -51,7 +51,6 @@ STANDIN_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer
 #: (2) and TAV's effect per λ (4). Their checks are orderings and ratios of the fitted numbers.
 FIT_CHAPTERS = ("02_sigmoid_attention", "04_temporal_attention_variation")
 BOOK_CHAPTERS = ("06_training_loop", "07_slowfast", "08_x3d", "09_timesformer", "10_results_and_ablations")
-CHANCE_LEVEL = 0.01
 
 
 def machine() -> str:
@@ -282,7 +281,8 @@ def chance_rows(runs: list[dict]) -> list[tuple[str, ...]]:
     """Each chapter input's single-run check against guessing (binomial p < 0.01): the worst run over
     the configurations, its margin in decades of p and in clips (how many fewer correct test clips
     would fail)."""
-    from vmp.stats.significance import chance_p_value
+    from vmp.stats.agreement import CHANCE_LEVEL
+    from vmp.stats.significance import chance_p_value, clips_needed
 
     found: dict[tuple[str, str, int], list[tuple[str, float]]] = {}
     for run in runs:
@@ -298,8 +298,7 @@ def chance_rows(runs: list[dict]) -> list[tuple[str, ...]]:
                     found.setdefault((run["unit"], name, TEST_CLIPS), []).append((run["config"], value))
     rows = []
     for (unit, name, clips_scored), values in sorted(found.items()):
-        needed = next(k for k in range(clips_scored + 1)
-                      if chance_p_value(k / clips_scored, clips_scored, CHANCE) < CHANCE_LEVEL)
+        needed = clips_needed(clips_scored, CHANCE, CHANCE_LEVEL)
         worst = min(value for _, value in values)
         clips = round(worst * clips_scored)
         p_value = chance_p_value(clips / clips_scored, clips_scored, CHANCE)
@@ -316,7 +315,7 @@ def table() -> str:
     from cpu_spread import CHAPTERS as BACKBONE_OF
     from cpu_spread import recorded
 
-    from vmp.stats.agreement import TOLERANCES
+    from vmp.stats.agreement import CHANCE_LEVEL, TOLERANCES
 
     runs = [json.loads(line) for line in RESULTS.read_text().splitlines()]
     latest = {(run["machine"], run["part"], run["unit"], run["config"]): index for index, run in enumerate(runs)}

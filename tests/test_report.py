@@ -88,6 +88,16 @@ def test_chance_p_value_is_the_binomial_tail():
         chance_p_value(0.5, 7, 0.5)
 
 
+def test_clips_needed_is_the_first_score_below_the_level():
+    from vmp.stats.significance import chance_p_value, clips_needed
+
+    needed = clips_needed(60, 1 / 6, 1e-4)
+    assert needed == 23  # from the tail above: 23 of 60 is below 1e-4, 22 is not
+    assert chance_p_value((needed - 1) / 60, 60, 1 / 6) >= 1e-4
+    with pytest.raises(ValueError, match="no score on 3 clips"):
+        clips_needed(3, 0.5, 0.01)  # even 3 of 3 has p = 1/8
+
+
 def test_choose_on_validation_and_paired_comparisons_read_ablation_records():
     from vmp.book.report import by_seed, choose_on_validation, paired_comparisons
 
@@ -115,9 +125,12 @@ def test_holm_adjusts_step_down_keeps_the_order_and_caps_at_one():
 def test_numbers_for_the_prose_come_from_the_runs_and_records():
     from vmp.book.report import layer_numbers, recorded_numbers, single_run_numbers
 
-    single = single_run_numbers({"frames": 0.5, "vmp": 0.25}, 60, 1 / 6)
+    single = single_run_numbers({"frames": 0.5, "vmp": 0.25}, {"frames": (0.5, 60), "vmp": (0.25, 60)}, 1 / 6)
     assert single["top1_frames"] == "50.0%" and single["chance"] == "16.7%"
     assert float(single["p_frames"]) < 1e-6 < float(single["p_vmp"])
+    # the p-value is the one the check reads: the same share on five times the fresh clips is surer
+    fresh = single_run_numbers({"vmp": 0.25}, {"vmp": (0.25, 300)}, 1 / 6)
+    assert fresh["top1_vmp"] == "25.0%" and float(fresh["p_vmp"]) < 0.01 < float(single["p_vmp"])
     layer = layer_numbers([30.0, 20.0], [0.1, -0.2], {0.0: (9.6, -0.15), 1.0: (12.0, -0.6)})
     assert (layer["slope_start"], layer["shift_end"], layer["authors_slopes"]) == ("30.0", "-0.200", "9.6 to 12.0")
     assert layer["still_end"] == f"{1 / (1 + math.exp(20.0 * -0.2)):.3f}"

@@ -108,13 +108,16 @@ def run_summary(runs: dict[str, Any]) -> str:
                      f"{run.test['mean_class_accuracy']:.3f}" for name, run in runs.items())
 
 
-def single_run_numbers(top1: dict[str, float], test_clips: int, chance: float) -> dict[str, str]:
-    """One run per input: its test top-1 (``top1_<input>``) and the exact binomial p-value of
-    reaching it by guessing (``p_<input>``), and ``chance``."""
+def single_run_numbers(top1: dict[str, float], scores: dict[str, tuple[float, int]],
+                       chance: float) -> dict[str, str]:
+    """One run per input: its test top-1 (``top1_<input>``), ``chance``, and the exact binomial
+    p-value of guessing one's way to the score the check against chance reads (``p_<input>``;
+    ``scores``: input -> (top-1, clips scored), the test split's or fresh clips')."""
     numbers = {"chance": f"{chance:.1%}"}
     for name, value in top1.items():
         numbers[f"top1_{name}"] = f"{value:.1%}"
-        numbers[f"p_{name}"] = f"{chance_p_value(value, test_clips, chance):.0e}"
+    for name, (value, clips) in scores.items():
+        numbers[f"p_{name}"] = f"{chance_p_value(value, clips, chance):.0e}"
     return numbers
 
 
@@ -159,25 +162,22 @@ def fine_tuning_run_facts(runs: dict[str, Any], test_clips: int, chance: float, 
     With ``guessing_set`` (clips no run trained, chose or was tested on), the check against
     guessing, and the glued ``p_<input>``, read each model's top-1 on it (``guess_top1_<input>``,
     ``guess_clips``) instead of the test split's."""
-    from vmp.stats.agreement import check_fine_tuning
+    from vmp.stats.agreement import CHANCE_LEVEL, check_fine_tuning
     from vmp.train import evaluate
 
     top1 = {name: run.test["top1"] for name, run in runs.items()}
-    numbers = single_run_numbers(top1, test_clips, chance)
-    glue_all({key: value for key, value in numbers.items() if guessing_set is None or not key.startswith("p_")})
     scores = {name: (value, test_clips) for name, value in top1.items()}
     if guessing_set is not None:
         scores = {name: (evaluate(run.model, guessing_set, batch_size=16)["top1"], len(guessing_set))
                   for name, run in runs.items()}
         glue_all({"guess_clips": str(len(guessing_set)),
-                  **{f"guess_top1_{name}": f"{value:.1%}" for name, (value, _) in scores.items()},
-                  **{f"p_{name}": f"{chance_p_value(value, clips, chance):.0e}"
-                     for name, (value, clips) in scores.items()}})
+                  **{f"guess_top1_{name}": f"{value:.1%}" for name, (value, _) in scores.items()}})
+    glue_all(single_run_numbers(top1, scores, chance))
     if records is not None:
         check_fine_tuning(runs, records, chance=chance, chance_scores=scores)
     else:
         p_values = {name: chance_p_value(value, clips, chance) for name, (value, clips) in scores.items()}
-        assert all(p < 0.01 for p in p_values.values()), f"an input is not above chance: {p_values}"
+        assert all(p < CHANCE_LEVEL for p in p_values.values()), f"an input is not above chance: {p_values}"
 
 
 def top1_by_input(records: dict, inputs: Sequence[str] = ("frames", "difference", "vmp")) -> dict[str, list[float]]:

@@ -24,3 +24,12 @@ def chance_p_value(accuracy: float, clips: int, chance: float) -> float:
     if abs(correct - accuracy * clips) > 1e-6:
         raise ValueError(f"accuracy {accuracy} is not a whole number of correct clips out of {clips}")
     return float(stats.binomtest(correct, clips, chance, alternative="greater").pvalue)
+
+
+def clips_needed(clips: int, chance: float, level: float) -> int:
+    """The fewest correct clips out of ``clips`` whose guessing p-value (:func:`chance_p_value`) is
+    below ``level``: the line a single run must reach to count as above chance."""
+    for correct in range(clips + 1):
+        if chance_p_value(correct / clips, clips, chance) < level:
+            return correct
+    raise ValueError(f"no score on {clips} clips is below p = {level} against {chance:.1%} chance")
