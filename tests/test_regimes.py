@@ -213,6 +213,23 @@ def test_paper_arm_table_puts_each_answer_beside_the_layers_activity():
     assert all(row["level"] == pytest.approx(0.9875) for row in rows)
 
 
+
+def test_changed_clips_are_split_by_whether_the_layer_ends_near_the_identity():
+    from vmp.regimes import changed_clips_by_layer
+
+    records = paper_grid(range(10, 13))
+    frames = {(r["backbone"], r["regime"], r["seed"]): r for r in records if r["input"] == "frames"}
+    for r in records:
+        if r["input"] == "vmp" and r["seed"] == 11:  # seed 11's layers dim; they copy the frames' answers
+            r["attention_below_half"] = 0.9
+            r["test_correct"] = list(frames[r["backbone"], r["regime"], 11]["test_correct"])
+    changed = changed_clips_by_layer(records)
+    # 2 backbones x 4 regimes: seeds 10 and 12 near the identity, 11 dimming; two neighbour pairs each
+    assert (len(changed["identity"]), len(changed["dimming"]), len(changed["floor"])) == (16, 8, 16)
+    assert changed["dimming"] == [0.0] * 8
+    assert all(0.4 < share < 0.56 for share in changed["identity"] + changed["floor"])
+
+
 def test_arm_activity_pairs_each_layer_with_the_frames_of_its_data_and_seed():
     from vmp.regimes import arm_activity, record_key
 

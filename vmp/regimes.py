@@ -503,6 +503,27 @@ def paper_arm_table(records: Sequence[RunRecord], method: Method = seed_clip_t) 
     return rows
 
 
+
+def changed_clips_by_layer(records: Sequence[RunRecord]) -> dict[str, list[float]]:
+    """The paper arm's learned layers (complete seeds) split by where they end: for those close to
+    the identity and for those that dim, each run's share of test clips changed against the frames
+    of its seed; beside them the floor, two frames runs of neighbouring seeds (same backbone and
+    regime). Pooling the two kinds would hide that they sit on either side of the floor."""
+    chosen = paper_records(records)
+    changed: dict[str, list[float]] = {"identity": [], "dimming": [], "floor": []}
+    for backbone in PAPER_BACKBONES:
+        for regime in PAPER_REGIMES:
+            layer = _by_seed(chosen, backbone, paper_fields(regime, "vmp"))
+            frames = _by_seed(chosen, backbone, paper_fields(regime, "frames"))
+            for seed in sorted(set(layer) & set(frames)):
+                kind = "identity" if layer[seed]["attention_below_half"] < IDENTITY_SHARE else "dimming"
+                changed[kind].append(disagreement(layer[seed]["test_correct"], frames[seed]["test_correct"]))
+            seeds = sorted(frames)
+            changed["floor"] += [disagreement(frames[s]["test_correct"], frames[t]["test_correct"])
+                                 for s, t in zip(seeds, seeds[1:])]
+    return changed
+
+
 # The sixth amendment's clean source control: Tiny3D pretrained on the book's pooled source task and
 # on one that keeps direction only on the diagonals (no class a target class), three pretraining
 # seeds each, each checkpoint fine-tuned in the base regime with fine-tuning seeds 0-2.
