@@ -214,21 +214,25 @@ def test_paper_arm_table_puts_each_answer_beside_the_layers_activity():
 
 
 
-def test_changed_clips_are_split_by_whether_the_layer_ends_near_the_identity():
-    from vmp.regimes import changed_clips_by_layer
+
+def test_layers_are_grouped_by_their_draw_with_the_clips_they_change():
+    from vmp.regimes import layers_by_draw, still_attention
 
     records = paper_grid(range(10, 13))
     frames = {(r["backbone"], r["regime"], r["seed"]): r for r in records if r["input"] == "frames"}
     for r in records:
-        if r["input"] == "vmp" and r["seed"] == 11:  # seed 11's layers dim; they copy the frames' answers
+        if r["input"] == "vmp" and r["seed"] != 11:  # seeds 10 and 12 drawn passing still pixels
+            r["start"] = [20.0, -0.3]
+        elif r["input"] == "vmp":  # seed 11 drawn blanking; its layers copy the frames' answers
             r["attention_below_half"] = 0.9
             r["test_correct"] = list(frames[r["backbone"], r["regime"], 11]["test_correct"])
-    changed = changed_clips_by_layer(records)
-    # 2 backbones x 4 regimes: seeds 10 and 12 near the identity, 11 dimming; two neighbour pairs each
-    assert (len(changed["identity"]), len(changed["dimming"]), len(changed["floor"])) == (16, 8, 16)
-    assert changed["dimming"] == [0.0] * 8
-    assert all(0.4 < share < 0.56 for share in changed["identity"] + changed["floor"])
-
+    assert still_attention(20.0, -0.3) > 0.99 and still_attention(1.0, 0.5) < 0.5
+    groups = layers_by_draw(records)
+    # 2 backbones x 4 regimes: seeds 10 and 12 passing, 11 blanking; two neighbour pairs each
+    assert [len(groups["passing"]["changed"]), len(groups["blanking"]["changed"]), len(groups["floor"])] == [16, 8, 16]
+    assert groups["blanking"] == {"dimmed": [0.9] * 8, "changed": [0.0] * 8}
+    assert groups["passing"]["dimmed"] == [0.002] * 16
+    assert all(0.4 < share < 0.56 for share in groups["passing"]["changed"] + groups["floor"])
 
 def test_arm_activity_pairs_each_layer_with_the_frames_of_its_data_and_seed():
     from vmp.regimes import arm_activity, record_key

@@ -504,25 +504,34 @@ def paper_arm_table(records: Sequence[RunRecord], method: Method = seed_clip_t) 
 
 
 
-def changed_clips_by_layer(records: Sequence[RunRecord]) -> dict[str, list[float]]:
-    """The paper arm's learned layers (complete seeds) split by where they end: for those close to
-    the identity and for those that dim, each run's share of test clips changed against the frames
-    of its seed; beside them the floor, two frames runs of neighbouring seeds (same backbone and
-    regime). Pooling the two kinds would hide that they sit on either side of the floor."""
+
+#: A paper-arm draw "passes" still pixels when its start gives a still pixel (D = 0) at least this
+#: attention, and "blanks" them otherwise.
+PASSING_DRAW = 0.5
+
+
+def layers_by_draw(records: Sequence[RunRecord]) -> dict:
+    """The paper arm's learned layers (complete seeds) grouped by their draw, which is fixed before
+    training: ``passing`` and ``blanking`` each list every layer's share of test pixels dimmed
+    (attention below 0.5) and of test clips changed against the frames of its seed; ``floor`` lists
+    the clips two frames runs of neighbouring seeds differ on (same backbone and regime). Pooled,
+    the two kinds can land on the floor while each sits on one side of it."""
     chosen = paper_records(records)
-    changed: dict[str, list[float]] = {"identity": [], "dimming": [], "floor": []}
+    groups: dict = {"passing": {"dimmed": [], "changed": []}, "blanking": {"dimmed": [], "changed": []},
+                    "floor": []}
     for backbone in PAPER_BACKBONES:
         for regime in PAPER_REGIMES:
             layer = _by_seed(chosen, backbone, paper_fields(regime, "vmp"))
             frames = _by_seed(chosen, backbone, paper_fields(regime, "frames"))
             for seed in sorted(set(layer) & set(frames)):
-                kind = "identity" if layer[seed]["attention_below_half"] < IDENTITY_SHARE else "dimming"
-                changed[kind].append(disagreement(layer[seed]["test_correct"], frames[seed]["test_correct"]))
+                run = layer[seed]
+                group = groups["passing" if still_attention(*run["start"]) >= PASSING_DRAW else "blanking"]
+                group["dimmed"].append(run["attention_below_half"])
+                group["changed"].append(disagreement(run["test_correct"], frames[seed]["test_correct"]))
             seeds = sorted(frames)
-            changed["floor"] += [disagreement(frames[s]["test_correct"], frames[t]["test_correct"])
-                                 for s, t in zip(seeds, seeds[1:])]
-    return changed
-
+            groups["floor"] += [disagreement(frames[s]["test_correct"], frames[t]["test_correct"])
+                                for s, t in zip(seeds, seeds[1:])]
+    return groups
 
 # The sixth amendment's clean source control: Tiny3D pretrained on the book's pooled source task and
 # on one that keeps direction only on the diagonals (no class a target class), three pretraining
